@@ -1,0 +1,1 @@
+"""Septet's built-in carrier and destination adapters, registered through entry points."""

@@ -1,0 +1,108 @@
+"""The exceptions Septet raises, in one tree.
+
+Every exception Septet raises on purpose derives from :class:`SeptetError`, so
+``except engine.errors.SeptetError`` catches them all. Each class says what the
+caller can do about it::
+
+    SeptetError
+    ├── CodecError (also ValueError)     input that cannot be decoded or encoded; has .offset and .reason
+    │   ├── HexError                     hex text with an odd length or a non-hex character
+    │   ├── PduError                     a malformed SMS TPDU: truncated, reserved MTI, bad header
+    │   ├── Gsm7Error                    text with no GSM 7-bit code, or septets out of range
+    │   └── Ucs2Error                    UTF-16BE with an odd length or a lone surrogate (strict mode)
+    ├── ReassemblyError (also ValueError) parts that do not belong to one message
+    └── SignatureError                   a webhook signature that must not be trusted
+        ├── MalformedSignatureError      a header, key or secret that cannot be parsed
+        ├── SignatureMismatchError       no listed signature matches the payload
+        └── TimestampToleranceError      the signed timestamp is too old or too far in the future
+
+Codec errors never mean the input was lost: the caller still holds the bytes and
+decides whether to retry, store them raw or report them.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CodecError",
+    "Gsm7Error",
+    "HexError",
+    "MalformedSignatureError",
+    "PduError",
+    "ReassemblyError",
+    "SeptetError",
+    "SignatureError",
+    "SignatureMismatchError",
+    "TimestampToleranceError",
+    "Ucs2Error",
+]
+
+
+class SeptetError(Exception):
+    """Base class of every exception Septet raises on purpose."""
+
+
+class CodecError(SeptetError, ValueError):
+    """Input that cannot be decoded (or text that cannot be encoded).
+
+    ``offset`` is the byte offset into the input where the problem was found (for
+    hex input: the offset into the decoded bytes, or the character index of a bad
+    hex digit; for encoding: the character index in the text). ``reason`` is a
+    short human-readable explanation. ``index`` is set when the error comes from
+    one item of a batch call.
+    """
+
+    def __init__(self, reason: str, offset: int, *, index: int | None = None) -> None:
+        self.reason = reason
+        self.offset = offset
+        self.index = index
+        where = f"item {index}, offset {offset}" if index is not None else f"offset {offset}"
+        super().__init__(f"{reason} (at {where})")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_codec_error, (type(self), self.reason, self.offset, self.index))
+
+
+def _rebuild_codec_error(
+    cls: type[CodecError], reason: str, offset: int, index: int | None
+) -> CodecError:
+    return cls(reason, offset, index=index)
+
+
+class HexError(CodecError):
+    """Hex text that is not hex: odd length or a character outside ``0-9a-fA-F``."""
+
+
+class PduError(CodecError):
+    """A malformed SMS TPDU: truncated, a reserved message type, a header that overruns."""
+
+
+class Gsm7Error(CodecError):
+    """Text that has no code in the chosen GSM 7-bit tables, or a septet value above 127."""
+
+
+class Ucs2Error(CodecError):
+    """UTF-16BE data with an odd number of octets or a lone surrogate (strict decoding)."""
+
+
+class ReassemblyError(SeptetError, ValueError):
+    """Parts handed to :func:`engine.codec.reassemble` that are not one message.
+
+    Raised when parts disagree on the concatenation reference, the total, or the
+    sender, or when a part carries no concatenation information at all.
+    """
+
+
+class SignatureError(SeptetError):
+    """A webhook signature that must not be trusted; reject the request."""
+
+
+class MalformedSignatureError(SignatureError):
+    """A signature header, secret or key that cannot be parsed."""
+
+
+class SignatureMismatchError(SignatureError):
+    """None of the signatures offered matches the payload and secret."""
+
+
+class TimestampToleranceError(SignatureError):
+    """The signed timestamp is outside the allowed tolerance (replay protection)."""
