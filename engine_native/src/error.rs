@@ -13,6 +13,8 @@ pub enum ErrorKind {
     Gsm7,
     /// UTF-16BE data with an odd length or a lone surrogate (strict decoding only).
     Ucs2,
+    /// Parts that do not make one concatenated message (offset = index of the offending part).
+    Reassembly,
 }
 
 /// An error with the byte offset (or character index, for encoding) where it was found.

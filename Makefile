@@ -1,0 +1,51 @@
+# Septet: the two commands are `make run` and `make test`.
+# Everything else (the virtualenv, the release build of the native core) is set up on demand.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.septet-installed
+RUST_SOURCES := $(shell find engine_native/src -name '*.rs' 2>/dev/null)
+export PYO3_PYTHON := $(abspath $(BIN)/python)
+
+.PHONY: run test bench lint native-test python-test clean
+
+# Create the virtualenv and build the extension in release mode (re-run when Rust or
+# the project metadata change).
+$(STAMP): pyproject.toml Cargo.toml Cargo.lock engine_native/Cargo.toml $(RUST_SOURCES)
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: Septet needs Python 3.11" >&2; exit 1; }
+	@command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Decode PDUs (hex, one per line, from ARGS or stdin) until the engine's server lands.
+run: $(STAMP)
+	$(BIN)/septet decode $(ARGS)
+
+lint: $(STAMP)
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo clippy --workspace --all-targets --locked --features python -- -D warnings
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict engine
+	$(BIN)/python -m mypy.stubtest engine._native
+
+native-test:
+	cargo test --workspace --locked
+
+python-test: $(STAMP)
+	$(BIN)/pytest
+
+test: lint native-test python-test
+
+# Micro-benchmarks against the peers; writes benchmarks/RESULTS.md.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) target .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks
+	find engine -name '_native*.so' -delete

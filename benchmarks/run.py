@@ -1,0 +1,121 @@
+"""Run the micro-benchmarks against the peers and write ``benchmarks/RESULTS.md``.
+
+Usage: ``python benchmarks/run.py [pytest args...]`` (``make bench`` does this).
+Every benchmark runs in the same pytest-benchmark session, so the ratios compare
+Septet with its peers on the same machine, in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "RESULTS.md"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _fmt_time(seconds: float) -> str:
+    if seconds < 1e-6:
+        return f"{seconds * 1e9:.0f} ns"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.2f} µs"
+    return f"{seconds * 1e3:.2f} ms"
+
+
+def _row_name(bench: dict[str, object]) -> str:
+    name = str(bench["name"])
+    return name.removeprefix("test_").replace("_", " ")
+
+
+def render(data: dict[str, object], command: str) -> str:
+    benches = data["benchmarks"]
+    assert isinstance(benches, list)
+    groups: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for bench in benches:
+        groups[str(bench.get("group") or "other")].append(bench)
+    machine = data.get("machine_info", {})
+    assert isinstance(machine, dict)
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        "",
+        f"- Machine: {_cpu_model()}, {os.cpu_count()} cores, "
+        f"{platform.system()} {platform.release()}",
+        f"- Python: {machine.get('python_implementation', '')} {machine.get('python_version', '')}",
+        f"- Command: `{command}`",
+        "",
+        "Times are per call (median over pytest-benchmark rounds). The last column is the row's",
+        "median divided by Septet's fastest row in the same group: how many times slower it is.",
+        "Batch rows decode 1000 PDUs per call; the per-PDU column divides by 1000.",
+        "",
+    ]
+    for group in sorted(groups):
+        rows = sorted(groups[group], key=lambda b: b["stats"]["median"])  # type: ignore[index]
+        septet = [b for b in rows if "septet" in str(b["name"])]
+        base = septet[0]["stats"]["median"] if septet else None  # type: ignore[index]
+        lines += [
+            f"## {group}",
+            "",
+            "| benchmark | median | min | per item | vs septet |",
+            "|---|---|---|---|---|",
+        ]
+        for bench in rows:
+            stats = bench["stats"]
+            assert isinstance(stats, dict)
+            extra = bench.get("extra_info") or {}
+            assert isinstance(extra, dict)
+            items = int(extra.get("items", 1))
+            ratio = f"{stats['median'] / base:.1f}" if base else "n/a"
+            lines.append(
+                f"| {_row_name(bench)} | {_fmt_time(stats['median'])} | {_fmt_time(stats['min'])} "
+                f"| {_fmt_time(stats['median'] / items)} | {ratio} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "bench.json"
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(HERE),
+            "--benchmark-only",
+            f"--benchmark-json={out}",
+            "-p",
+            "no:cacheprovider",
+            *argv,
+        ]
+        status = subprocess.call(cmd, cwd=ROOT)
+        if status != 0 or not out.exists():
+            print("benchmarks failed; RESULTS.md not written", file=sys.stderr)
+            return status or 1
+        data = json.loads(out.read_text())
+    RESULTS.write_text(render(data, "make bench") + "\n")
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
