@@ -6,6 +6,29 @@ from typing import Literal, final, overload
 
 from engine.errors import CodecError
 
+# --- gsm7 ---
+
+def gsm7_encode(
+    text: str,
+    *,
+    locking_shift: int = 0,
+    single_shift: int = 0,
+    packed: bool = False,
+    fill_bits: int = 0,
+) -> bytes: ...
+def gsm7_decode(
+    data: bytes,
+    *,
+    locking_shift: int = 0,
+    single_shift: int = 0,
+    packed: bool = False,
+    septets: int | None = None,
+    fill_bits: int = 0,
+) -> str: ...
+def gsm7_septet_count(text: str, *, locking_shift: int = 0, single_shift: int = 0) -> int | None: ...
+def ucs2_decode(data: bytes, *, strict: bool = True) -> str: ...
+def ucs2_encode(text: str) -> bytes: ...
+
 # --- codec ---
 
 @final

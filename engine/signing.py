@@ -48,8 +48,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Final, Literal, TypeAlias
 
-from engine import _native
-from engine.errors import MalformedSignatureError
+from engine import _native, errors
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -241,7 +240,7 @@ def _key(secret: Secret) -> bytes:
         return _native.webhook_secret_decode(secret)
     if isinstance(secret, bytes):
         if not secret:
-            raise MalformedSignatureError("webhook secret is empty")
+            raise errors.MalformedSignatureError("webhook secret is empty")
         return secret
     # Only the type is named: the value may be a secret.
     raise TypeError(f"a webhook secret is str or bytes, not {type(secret).__name__}")
@@ -252,7 +251,7 @@ def _keys(secret: Secret | Collection[Secret]) -> list[bytes]:
         return [_key(secret)]
     keys = [_key(one) for one in secret]
     if not keys:
-        raise MalformedSignatureError("no webhook secret given")
+        raise errors.MalformedSignatureError("no webhook secret given")
     return keys
 
 
@@ -282,5 +281,5 @@ def _tolerance_seconds(tolerance: timedelta | float) -> int:
 def _required_header(by_name: Mapping[str, str], name: str) -> str:
     value = by_name.get(name)
     if value is None:
-        raise MalformedSignatureError(f"missing {name} header")
+        raise errors.MalformedSignatureError(f"missing {name} header")
     return value

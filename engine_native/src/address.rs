@@ -25,16 +25,10 @@ pub(crate) const MAX_SMSC_OCTETS: u8 = 11;
 /// The characters of BCD nibbles 0..=14; 15 is the filler.
 const DIGITS: &[u8; 15] = b"0123456789*#abc";
 
-/// A decoded address and where the next field starts.
-pub(crate) struct Decoded {
-    pub address: Address,
-    pub end: usize,
-    /// The type-of-address octet lacked its extension bit 7.
-    pub toa_without_extension_bit: bool,
-}
-
-/// Decode a TP address (OA, DA or RA) whose length octet is at `pos`.
-pub(crate) fn decode_tp(data: &[u8], pos: usize) -> Result<Decoded, CodecError> {
+/// Check a TP address (OA, DA or RA) whose length octet is at `pos` without
+/// decoding it: where the next field starts, and whether the type-of-address
+/// octet lacks its extension bit.
+pub(crate) fn tp_end(data: &[u8], pos: usize) -> Result<(usize, bool), CodecError> {
     let semi_octets = *data
         .get(pos)
         .ok_or_else(|| ran_out(data, "address length"))?;
@@ -47,23 +41,26 @@ pub(crate) fn decode_tp(data: &[u8], pos: usize) -> Result<Decoded, CodecError> 
     let toa = *data
         .get(pos + 1)
         .ok_or_else(|| ran_out(data, "type of address"))?;
-    let start = pos + 2;
-    let end = start + usize::from(semi_octets).div_ceil(2);
-    let digits = data
-        .get(start..end)
-        .ok_or_else(|| ran_out(data, "address digits"))?;
-    Ok(Decoded {
-        address: value(toa, digits, usize::from(semi_octets)),
-        end,
-        toa_without_extension_bit: toa & 0x80 == 0,
-    })
+    let end = pos + 2 + usize::from(semi_octets).div_ceil(2);
+    if end > data.len() {
+        return Err(ran_out(data, "address digits"));
+    }
+    Ok((end, toa & 0x80 == 0))
 }
 
-/// Decode the SMSC block at the start of `data`: None when its length octet is 0.
-pub(crate) fn decode_smsc(data: &[u8]) -> Result<(Option<Address>, usize, bool), CodecError> {
+/// Decode a TP address (OA, DA or RA) whose length octet is at `pos`.
+pub(crate) fn decode_tp(data: &[u8], pos: usize) -> Result<Address, CodecError> {
+    let (end, _) = tp_end(data, pos)?;
+    let semi_octets = usize::from(data[pos]);
+    Ok(value(data[pos + 1], &data[pos + 2..end], semi_octets))
+}
+
+/// Check the SMSC block at the start of `data`: where the TPDU starts, and
+/// whether a (non-empty) block's type-of-address octet lacks its extension bit.
+pub(crate) fn smsc_end(data: &[u8]) -> Result<(usize, bool), CodecError> {
     let octets = *data.first().ok_or_else(|| ran_out(data, "SMSC length"))?;
     if octets == 0 {
-        return Ok((None, 1, false));
+        return Ok((1, false));
     }
     if octets > MAX_SMSC_OCTETS {
         return Err(CodecError::pdu(
@@ -72,13 +69,21 @@ pub(crate) fn decode_smsc(data: &[u8]) -> Result<(Option<Address>, usize, bool),
         ));
     }
     let end = 1 + usize::from(octets);
-    let block = data
-        .get(1..end)
-        .ok_or_else(|| ran_out(data, "SMSC address"))?;
-    let toa = block[0];
-    let digits = &block[1..];
-    let address = value(toa, digits, digits.len() * 2);
-    Ok((Some(address), end, toa & 0x80 == 0))
+    if end > data.len() {
+        return Err(ran_out(data, "SMSC address"));
+    }
+    Ok((end, data[1] & 0x80 == 0))
+}
+
+/// Decode the SMSC block at the start of `data`: None when its length octet is 0.
+pub(crate) fn decode_smsc(data: &[u8]) -> Result<(Option<Address>, usize, bool), CodecError> {
+    let (end, toa_without_extension_bit) = smsc_end(data)?;
+    if end == 1 {
+        return Ok((None, 1, false));
+    }
+    let digits = &data[2..end];
+    let address = value(data[1], digits, digits.len() * 2);
+    Ok((Some(address), end, toa_without_extension_bit))
 }
 
 fn ran_out(data: &[u8], what: &str) -> CodecError {
@@ -204,22 +209,22 @@ mod tests {
     use super::*;
     use crate::hex;
 
-    fn tp(hex_text: &str) -> Decoded {
+    fn tp(hex_text: &str) -> Address {
         decode_tp(&hex::decode(hex_text).unwrap(), 0).unwrap()
     }
 
     fn tp_value(hex_text: &str) -> String {
-        tp(hex_text).address.value
+        tp(hex_text).value
     }
 
     #[test]
     fn international_and_national_numbers() {
         // pm_7bit (pmarti/python-messaging): OA 0B 91 1346610089F6.
-        let d = tp("0B911346610089F6");
-        assert_eq!(d.address.value, "+31641600986");
-        assert_eq!((d.address.ton, d.address.npi), (1, 1));
-        assert_eq!(d.end, 8);
-        assert!(!d.toa_without_extension_bit);
+        let data = hex::decode("0B911346610089F6FF").unwrap();
+        let a = decode_tp(&data, 0).unwrap();
+        assert_eq!(a.value, "+31641600986");
+        assert_eq!((a.ton, a.npi), (1, 1));
+        assert_eq!(tp_end(&data, 0).unwrap(), (8, false));
         // mm_pdu3_national: TOA 0x81 (unknown TON) shows no '+'.
         assert_eq!(tp_value("0B818100551512F2"), "18005551212");
         // aosp_email_gateway: 3 digits, odd count with F filler.
@@ -229,9 +234,9 @@ mod tests {
     #[test]
     fn nibbles_a_to_e_are_star_hash_abc() {
         // aosp_addr_star_hash (LineageOS GsmSmsTest): 09 E1 BADCBE5AF1 -> *#abc#*51.
-        let d = tp("09E1BADCBE5AF1");
-        assert_eq!(d.address.value, "*#abc#*51");
-        assert_eq!((d.address.ton, d.address.npi), (6, 1));
+        let a = tp("09E1BADCBE5AF1");
+        assert_eq!(a.value, "*#abc#*51");
+        assert_eq!((a.ton, a.npi), (6, 1));
     }
 
     #[test]
@@ -254,25 +259,25 @@ mod tests {
         assert_eq!(tp_value("04D01000"), "Δ@");
         // of_unicode_alnum: 20 semi-octets -> 11 septets.
         assert_eq!(tp_value("14D0FBFD7EBFDFEFF77BFE1E"), "äääääääääöä");
-        let d = tp("0BD054A930E85C02");
-        assert_eq!(d.address.value, "TRBANK");
-        assert_eq!(d.address.ton, TON_ALPHANUMERIC);
+        let a = tp("0BD054A930E85C02");
+        assert_eq!(a.value, "TRBANK");
+        assert_eq!(a.ton, TON_ALPHANUMERIC);
     }
 
     #[test]
     fn alphanumeric_with_extension_characters() {
         let mut out = Vec::new();
         encode_tp("A{B}€", &mut out).unwrap();
-        assert_eq!(decode_tp(&out, 0).unwrap().address.value, "A{B}€");
+        assert_eq!(decode_tp(&out, 0).unwrap().value, "A{B}€");
     }
 
     #[test]
     fn type_of_address_without_extension_bit_is_accepted() {
         // pm_status_report_no_smsc read without its SMSC octet would give TOA 0x05;
         // such captures exist, so accept and flag.
-        let d = tp("04012143");
-        assert_eq!(d.address.value, "1234");
-        assert!(d.toa_without_extension_bit);
+        let data = hex::decode("04012143").unwrap();
+        assert_eq!(decode_tp(&data, 0).unwrap().value, "1234");
+        assert_eq!(tp_end(&data, 0).unwrap(), (4, true));
     }
 
     #[test]
@@ -290,8 +295,9 @@ mod tests {
 
     #[test]
     fn empty_address() {
-        let d = decode_tp(&[0x00, 0x81, 0x55], 0).unwrap();
-        assert_eq!((d.address.value.as_str(), d.end), ("", 2));
+        let data = [0x00, 0x81, 0x55];
+        assert_eq!(decode_tp(&data, 0).unwrap().value, "");
+        assert_eq!(tp_end(&data, 0).unwrap(), (2, false));
     }
 
     #[test]
@@ -316,9 +322,8 @@ mod tests {
         for value in ["+31641600986", "18005551212", "*#abc#*51", "5", "Telfort", "_@", "TRBANK", "MyBank12345"] {
             let mut out = Vec::new();
             encode_tp(value, &mut out).unwrap();
-            let d = decode_tp(&out, 0).unwrap();
-            assert_eq!(d.address.value, value);
-            assert_eq!(d.end, out.len());
+            assert_eq!(decode_tp(&out, 0).unwrap().value, value);
+            assert_eq!(tp_end(&out, 0).unwrap().0, out.len());
         }
         let mut out = Vec::new();
         encode_tp("+31641600986", &mut out).unwrap();
@@ -328,6 +333,10 @@ mod tests {
         assert_eq!(hex::encode(&out), "0DD0D432DBFC96D301");
         assert!(encode_tp("TwelveChars!", &mut Vec::new()).is_err());
         assert!(encode_tp("日本", &mut Vec::new()).is_err());
+        // Letters a, b, c alone make a name, not digits.
+        let mut out = Vec::new();
+        encode_tp("abc", &mut out).unwrap();
+        assert_eq!(tp(&hex::encode(&out)).ton, TON_ALPHANUMERIC);
         let mut out = Vec::new();
         encode_smsc("+31624000000", &mut out).unwrap();
         assert_eq!(hex::encode(&out), "07911326040000F0");

@@ -248,8 +248,12 @@ fn reverse_tables(locking: u8, single: u8) -> (&'static ReverseTable, &'static R
     static BASE: OnceLock<Vec<ReverseTable>> = OnceLock::new();
     static SHIFT: OnceLock<Vec<ReverseTable>> = OnceLock::new();
     let base = BASE.get_or_init(|| LOCKING.iter().map(|t| ReverseTable::build(t)).collect());
-    let shift =
-        SHIFT.get_or_init(|| SINGLE_SHIFT.iter().map(|t| ReverseTable::build(t)).collect());
+    let shift = SHIFT.get_or_init(|| {
+        SINGLE_SHIFT
+            .iter()
+            .map(|t| ReverseTable::build(t))
+            .collect()
+    });
     debug_assert_eq!(base.len(), TABLE_SLOTS);
     (
         &base[locking_slot(locking)],
@@ -275,7 +279,13 @@ mod tests {
         (out, decoded.trailing_escape)
     }
 
-    fn decode_packed(ud_hex: &str, fill_bits: u8, septets: usize, locking: u8, single: u8) -> String {
+    fn decode_packed(
+        ud_hex: &str,
+        fill_bits: u8,
+        septets: usize,
+        locking: u8,
+        single: u8,
+    ) -> String {
         let septets = unpack(&hex(ud_hex), fill_bits, septets).unwrap();
         let (text, trailing_escape) = decode(&septets, locking, single);
         assert!(!trailing_escape);
@@ -347,12 +357,20 @@ mod tests {
     #[test]
     fn ofono_national_language_vectors() {
         for &(id, ud_hex, septets, locking, single, text) in OFONO_VECTORS {
-            assert_eq!(decode_packed(ud_hex, 0, septets, locking, single), text, "{id}");
+            assert_eq!(
+                decode_packed(ud_hex, 0, septets, locking, single),
+                text,
+                "{id}"
+            );
             // Re-encoding gives the same text back (not necessarily the same
             // septets: the vectors also escape characters the base table has).
             let encoded = encode(text, locking, single).unwrap();
             assert_eq!(decode(&encoded, locking, single).0, text, "{id}");
-            assert_eq!(septet_count(text, locking, single), Some(encoded.len()), "{id}");
+            assert_eq!(
+                septet_count(text, locking, single),
+                Some(encoded.len()),
+                "{id}"
+            );
         }
     }
 
@@ -436,7 +454,11 @@ mod tests {
     #[test]
     fn deliver_vectors() {
         for &(id, ud_hex, fill, septets, locking, single, text) in DELIVER_VECTORS {
-            assert_eq!(decode_packed(ud_hex, fill, septets, locking, single), text, "{id}");
+            assert_eq!(
+                decode_packed(ud_hex, fill, septets, locking, single),
+                text,
+                "{id}"
+            );
             let encoded = encode(text, locking, single).unwrap();
             assert_eq!(encoded.len(), septets, "{id}");
             // The CR padding vector carries a CR in its spare bits; pack leaves them zero.
@@ -500,7 +522,10 @@ mod tests {
 
     #[test]
     fn escape_escape_is_a_space() {
-        assert_eq!(decode(&[0x41, ESC, ESC, 0x42], 0, 0), ("A B".to_string(), false));
+        assert_eq!(
+            decode(&[0x41, ESC, ESC, 0x42], 0, 0),
+            ("A B".to_string(), false)
+        );
         assert_eq!(decode(&[ESC, ESC, ESC], 0, 0), (" ".to_string(), true));
     }
 
@@ -514,7 +539,11 @@ mod tests {
         assert_eq!((out.as_str(), decoded.trailing_escape), ("€A", false));
         // An empty part keeps the pending escape.
         let mut out = String::new();
-        assert!(decode_septets(&[], 0, 0, true, &mut out).unwrap().trailing_escape);
+        assert!(
+            decode_septets(&[], 0, 0, true, &mut out)
+                .unwrap()
+                .trailing_escape
+        );
         assert!(out.is_empty());
     }
 
@@ -556,7 +585,10 @@ mod tests {
         assert_eq!(encode("€", 0, 0).unwrap(), vec![ESC, 0x65]);
         // Turkish locking has € at 0x04: one septet.
         assert_eq!(encode("€", 1, 0).unwrap(), vec![0x04]);
-        assert_eq!(encode("\u{c}\n\r", 0, 0).unwrap(), vec![ESC, 0x0A, 0x0A, 0x0D]);
+        assert_eq!(
+            encode("\u{c}\n\r", 0, 0).unwrap(),
+            vec![ESC, 0x0A, 0x0A, 0x0D]
+        );
         assert_eq!(septet_count("a{€", 0, 0), Some(5));
         assert_eq!(septet_count("", 0, 0), Some(0));
     }
@@ -590,6 +622,21 @@ mod tests {
             assert_eq!(table[usize::from(ESC)], NONE, "single {nli}");
             assert_eq!(table[0x0A], '\u{c}', "single {nli}: page break");
         }
+    }
+
+    #[test]
+    fn national_table_spot_checks() {
+        // First septets of some locking shift tables (TS 23.038 §A.3).
+        assert_eq!(decode(&[0x00, 0x15, 0x2C], 6, 0).0, "\u{901}\u{915},");
+        assert_eq!(decode(&[0x00, 0x01, 0x2C], 13, 0).0, "\u{627}\u{622},");
+        // Errata taken from Android and oFono (see gsm7_tables).
+        for nli in 4..=13 {
+            assert_eq!(decode(&[0x2C], nli, 0).0, ",", "locking {nli}");
+        }
+        assert_eq!(decode(&[0x24, 0x3D], 7, 0).0, "\u{CA1}\u{CAA}");
+        assert_eq!(decode(&[ESC, 0x65], 0, 12).0, "€");
+        // Indic single shift tables carry the digits of their script.
+        assert_eq!(decode(&[ESC, 0x1C, ESC, 0x1D], 6, 6).0, "\u{966}\u{967}");
     }
 
     /// Every character a table pair can encode.

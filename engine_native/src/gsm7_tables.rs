@@ -7,9 +7,12 @@
 //! the decoder handles itself and never looks up. Spanish (NLI 2) has a single
 //! shift table only; a locking shift request for it gets the default alphabet.
 //!
-//! Transcribed from TS 23.038 Release 18 (via a generated listing of its
-//! tables), and checked position by position against a second public listing
-//! of the same tables; the national language vectors in the tests pin a sample.
+//! Transcribed from the tables of TS 23.038 Release 18 and checked position by
+//! position against Android's `GsmAlphabet` tables (all 27 agree); the Bengali
+//! and Gujarati tables were also checked against oFono's. Where the printed
+//! tables have known errata this follows Android and oFono: 0x2C of the Indic
+//! and Urdu locking shift tables is the comma, Kannada 0x24 is U+0CA1, and the
+//! Telugu single shift table has the euro sign at 0x65 like all the others.
 
 /// One table: the character of each septet value, `NONE` where there is none.
 pub(crate) type Table = [char; 128];
@@ -145,7 +148,7 @@ static LOCKING_BENGALI: Table = [
     '\u{0990}', NONE, NONE, '\u{0993}', '\u{0994}', '\u{0995}', '\u{0996}', '\u{0997}', // 0x10
     '\u{0998}', '\u{0999}', '\u{099A}', NONE, '\u{099B}', '\u{099C}', '\u{099D}', '\u{099E}', // 0x18
     ' ', '!', '\u{099F}', '\u{09A0}', '\u{09A1}', '\u{09A2}', '\u{09A3}', '\u{09A4}', // 0x20
-    ')', '(', '\u{09A5}', '\u{09A6}', '\'', '\u{09A7}', '.', '\u{09A8}', // 0x28
+    ')', '(', '\u{09A5}', '\u{09A6}', ',', '\u{09A7}', '.', '\u{09A8}', // 0x28
     '0', '1', '2', '3', '4', '5', '6', '7', // 0x30
     '8', '9', ':', ';', NONE, '\u{09AA}', '\u{09AB}', '?', // 0x38
     '\u{09AC}', '\u{09AD}', '\u{09AE}', '\u{09AF}', '\u{09B0}', NONE, '\u{09B2}', NONE, // 0x40
@@ -166,7 +169,7 @@ static LOCKING_GUJARATI: Table = [
     '\u{0A90}', '\u{0A91}', NONE, '\u{0A93}', '\u{0A94}', '\u{0A95}', '\u{0A96}', '\u{0A97}', // 0x10
     '\u{0A98}', '\u{0A99}', '\u{0A9A}', NONE, '\u{0A9B}', '\u{0A9C}', '\u{0A9D}', '\u{0A9E}', // 0x18
     ' ', '!', '\u{0A9F}', '\u{0AA0}', '\u{0AA1}', '\u{0AA2}', '\u{0AA3}', '\u{0AA4}', // 0x20
-    ')', '(', '\u{0AA5}', '\u{0AA6}', '\'', '\u{0AA7}', '.', '\u{0AA8}', // 0x28
+    ')', '(', '\u{0AA5}', '\u{0AA6}', ',', '\u{0AA7}', '.', '\u{0AA8}', // 0x28
     '0', '1', '2', '3', '4', '5', '6', '7', // 0x30
     '8', '9', ':', ';', NONE, '\u{0AAA}', '\u{0AAB}', '?', // 0x38
     '\u{0AAC}', '\u{0AAD}', '\u{0AAE}', '\u{0AAF}', '\u{0AB0}', NONE, '\u{0AB2}', '\u{0AB3}', // 0x40
@@ -187,7 +190,7 @@ static LOCKING_HINDI: Table = [
     '\u{0910}', '\u{0911}', '\u{0912}', '\u{0913}', '\u{0914}', '\u{0915}', '\u{0916}', '\u{0917}', // 0x10
     '\u{0918}', '\u{0919}', '\u{091A}', NONE, '\u{091B}', '\u{091C}', '\u{091D}', '\u{091E}', // 0x18
     ' ', '!', '\u{091F}', '\u{0920}', '\u{0921}', '\u{0922}', '\u{0923}', '\u{0924}', // 0x20
-    ')', '(', '\u{0925}', '\u{0926}', '\'', '\u{0927}', '.', '\u{0928}', // 0x28
+    ')', '(', '\u{0925}', '\u{0926}', ',', '\u{0927}', '.', '\u{0928}', // 0x28
     '0', '1', '2', '3', '4', '5', '6', '7', // 0x30
     '8', '9', ':', ';', '\u{0929}', '\u{092A}', '\u{092B}', '?', // 0x38
     '\u{092C}', '\u{092D}', '\u{092E}', '\u{092F}', '\u{0930}', '\u{0931}', '\u{0932}', '\u{0933}', // 0x40
@@ -201,14 +204,16 @@ static LOCKING_HINDI: Table = [
 ];
 
 /// NLI 7 Kannada locking shift table (TS 23.038 §A.3.7).
+/// 0x24 is U+0CA1 KANNADA LETTER DDA: the printed table repeats U+0CAA
+/// there (also at 0x3D), a known erratum that Android corrects the same way.
 #[rustfmt::skip]
 static LOCKING_KANNADA: Table = [
     NONE, '\u{0C82}', '\u{0C83}', '\u{0C85}', '\u{0C86}', '\u{0C87}', '\u{0C88}', '\u{0C89}', // 0x00
     '\u{0C8A}', '\u{0C8B}', '\n', '\u{0C8C}', NONE, '\r', '\u{0C8E}', '\u{0C8F}', // 0x08
     '\u{0C90}', NONE, '\u{0C92}', '\u{0C93}', '\u{0C94}', '\u{0C95}', '\u{0C96}', '\u{0C97}', // 0x10
     '\u{0C98}', '\u{0C99}', '\u{0C9A}', NONE, '\u{0C9B}', '\u{0C9C}', '\u{0C9D}', '\u{0C9E}', // 0x18
-    ' ', '!', '\u{0C9F}', '\u{0CA0}', '\u{0CAA}', '\u{0CA2}', '\u{0CA3}', '\u{0CA4}', // 0x20
-    ')', '(', '\u{0CA5}', '\u{0CA6}', '\'', '\u{0CA7}', '.', '\u{0CA8}', // 0x28
+    ' ', '!', '\u{0C9F}', '\u{0CA0}', '\u{0CA1}', '\u{0CA2}', '\u{0CA3}', '\u{0CA4}', // 0x20
+    ')', '(', '\u{0CA5}', '\u{0CA6}', ',', '\u{0CA7}', '.', '\u{0CA8}', // 0x28
     '0', '1', '2', '3', '4', '5', '6', '7', // 0x30
     '8', '9', ':', ';', NONE, '\u{0CAA}', '\u{0CAB}', '?', // 0x38
     '\u{0CAC}', '\u{0CAD}', '\u{0CAE}', '\u{0CAF}', '\u{0CB0}', '\u{0CB1}', '\u{0CB2}', '\u{0CB3}', // 0x40
@@ -229,7 +234,7 @@ static LOCKING_MALAYALAM: Table = [
     '\u{0D10}', NONE, '\u{0D12}', '\u{0D13}', '\u{0D14}', '\u{0D15}', '\u{0D16}', '\u{0D17}', // 0x10
     '\u{0D18}', '\u{0D19}', '\u{0D1A}', NONE, '\u{0D1B}', '\u{0D1C}', '\u{0D1D}', '\u{0D1E}', // 0x18
     ' ', '!', '\u{0D1F}', '\u{0D20}', '\u{0D21}', '\u{0D22}', '\u{0D23}', '\u{0D24}', // 0x20
-    ')', '(', '\u{0D25}', '\u{0D26}', '\'', '\u{0D27}', '.', '\u{0D28}', // 0x28
+    ')', '(', '\u{0D25}', '\u{0D26}', ',', '\u{0D27}', '.', '\u{0D28}', // 0x28
     '0', '1', '2', '3', '4', '5', '6', '7', // 0x30
     '8', '9', ':', ';', NONE, '\u{0D2A}', '\u{0D2B}', '?', // 0x38
     '\u{0D2C}', '\u{0D2D}', '\u{0D2E}', '\u{0D2F}', '\u{0D30}', '\u{0D31}', '\u{0D32}', '\u{0D33}', // 0x40
@@ -250,7 +255,7 @@ static LOCKING_ORIYA: Table = [
     '\u{0B10}', NONE, NONE, '\u{0B13}', '\u{0B14}', '\u{0B15}', '\u{0B16}', '\u{0B17}', // 0x10
     '\u{0B18}', '\u{0B19}', '\u{0B1A}', NONE, '\u{0B1B}', '\u{0B1C}', '\u{0B1D}', '\u{0B1E}', // 0x18
     ' ', '!', '\u{0B1F}', '\u{0B20}', '\u{0B21}', '\u{0B22}', '\u{0B23}', '\u{0B24}', // 0x20
-    ')', '(', '\u{0B25}', '\u{0B26}', '\'', '\u{0B27}', '.', '\u{0B28}', // 0x28
+    ')', '(', '\u{0B25}', '\u{0B26}', ',', '\u{0B27}', '.', '\u{0B28}', // 0x28
     '0', '1', '2', '3', '4', '5', '6', '7', // 0x30
     '8', '9', ':', ';', NONE, '\u{0B2A}', '\u{0B2B}', '?', // 0x38
     '\u{0B2C}', '\u{0B2D}', '\u{0B2E}', '\u{0B2F}', '\u{0B30}', NONE, '\u{0B32}', '\u{0B33}', // 0x40
@@ -271,7 +276,7 @@ static LOCKING_PUNJABI: Table = [
     '\u{0A10}', NONE, NONE, '\u{0A13}', '\u{0A14}', '\u{0A15}', '\u{0A16}', '\u{0A17}', // 0x10
     '\u{0A18}', '\u{0A19}', '\u{0A1A}', NONE, '\u{0A1B}', '\u{0A1C}', '\u{0A1D}', '\u{0A1E}', // 0x18
     ' ', '!', '\u{0A1F}', '\u{0A20}', '\u{0A21}', '\u{0A22}', '\u{0A23}', '\u{0A24}', // 0x20
-    ')', '(', '\u{0A25}', '\u{0A26}', '\'', '\u{0A27}', '.', '\u{0A28}', // 0x28
+    ')', '(', '\u{0A25}', '\u{0A26}', ',', '\u{0A27}', '.', '\u{0A28}', // 0x28
     '0', '1', '2', '3', '4', '5', '6', '7', // 0x30
     '8', '9', ':', ';', NONE, '\u{0A2A}', '\u{0A2B}', '?', // 0x38
     '\u{0A2C}', '\u{0A2D}', '\u{0A2E}', '\u{0A2F}', '\u{0A30}', NONE, '\u{0A32}', '\u{0A33}', // 0x40
@@ -292,7 +297,7 @@ static LOCKING_TAMIL: Table = [
     '\u{0B90}', NONE, '\u{0B92}', '\u{0B93}', '\u{0B94}', '\u{0B95}', NONE, NONE, // 0x10
     NONE, '\u{0B99}', '\u{0B9A}', NONE, NONE, '\u{0B9C}', NONE, '\u{0B9E}', // 0x18
     ' ', '!', '\u{0B9F}', NONE, NONE, NONE, '\u{0BA3}', '\u{0BA4}', // 0x20
-    ')', '(', NONE, NONE, '\'', NONE, '.', '\u{0BA8}', // 0x28
+    ')', '(', NONE, NONE, ',', NONE, '.', '\u{0BA8}', // 0x28
     '0', '1', '2', '3', '4', '5', '6', '7', // 0x30
     '8', '9', ':', ';', '\u{0BA9}', '\u{0BAA}', NONE, '?', // 0x38
     NONE, NONE, '\u{0BAE}', '\u{0BAF}', '\u{0BB0}', '\u{0BB1}', '\u{0BB2}', '\u{0BB3}', // 0x40
@@ -313,7 +318,7 @@ static LOCKING_TELUGU: Table = [
     '\u{0C10}', NONE, '\u{0C12}', '\u{0C13}', '\u{0C14}', '\u{0C15}', '\u{0C16}', '\u{0C17}', // 0x10
     '\u{0C18}', '\u{0C19}', '\u{0C1A}', NONE, '\u{0C1B}', '\u{0C1C}', '\u{0C1D}', '\u{0C1E}', // 0x18
     ' ', '!', '\u{0C1F}', '\u{0C20}', '\u{0C21}', '\u{0C22}', '\u{0C23}', '\u{0C24}', // 0x20
-    ')', '(', '\u{0C25}', '\u{0C26}', '\'', '\u{0C27}', '.', '\u{0C28}', // 0x28
+    ')', '(', '\u{0C25}', '\u{0C26}', ',', '\u{0C27}', '.', '\u{0C28}', // 0x28
     '0', '1', '2', '3', '4', '5', '6', '7', // 0x30
     '8', '9', ':', ';', NONE, '\u{0C2A}', '\u{0C2B}', '?', // 0x38
     '\u{0C2C}', '\u{0C2D}', '\u{0C2E}', '\u{0C2F}', '\u{0C30}', '\u{0C31}', '\u{0C32}', '\u{0C33}', // 0x40
@@ -334,7 +339,7 @@ static LOCKING_URDU: Table = [
     '\u{062B}', '\u{062C}', '\u{0681}', '\u{0684}', '\u{0683}', '\u{0685}', '\u{0686}', '\u{0687}', // 0x10
     '\u{062D}', '\u{062E}', '\u{062F}', NONE, '\u{068C}', '\u{0688}', '\u{0689}', '\u{068A}', // 0x18
     ' ', '!', '\u{068F}', '\u{068D}', '\u{0630}', '\u{0631}', '\u{0691}', '\u{0693}', // 0x20
-    ')', '(', '\u{0699}', '\u{0632}', '\'', '\u{0696}', '.', '\u{0698}', // 0x28
+    ')', '(', '\u{0699}', '\u{0632}', ',', '\u{0696}', '.', '\u{0698}', // 0x28
     '0', '1', '2', '3', '4', '5', '6', '7', // 0x30
     '8', '9', ':', ';', '\u{069A}', '\u{0633}', '\u{0634}', '?', // 0x38
     '\u{0635}', '\u{0636}', '\u{0637}', '\u{0638}', '\u{0639}', '\u{0641}', '\u{0642}', '\u{06A9}', // 0x40
@@ -600,6 +605,7 @@ static SINGLE_TAMIL: Table = [
 ];
 
 /// NLI 12 Telugu single shift table (TS 23.038 §A.2.12).
+/// 0x65 is the euro sign, as in every other single shift table.
 #[rustfmt::skip]
 static SINGLE_TELUGU: Table = [
     '@', '\u{00A3}', '$', '\u{00A5}', '\u{00BF}', '"', '\u{00A4}', '%', // 0x00
@@ -614,7 +620,7 @@ static SINGLE_TELUGU: Table = [
     'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O', // 0x48
     'P', 'Q', 'R', 'S', 'T', 'U', 'V', 'W', // 0x50
     'X', 'Y', 'Z', NONE, NONE, NONE, NONE, NONE, // 0x58
-    NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, // 0x60
+    NONE, NONE, NONE, NONE, NONE, '\u{20AC}', NONE, NONE, // 0x60
     NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, // 0x68
     NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, // 0x70
     NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, // 0x78

@@ -3,8 +3,9 @@
 //! Seven octets `YY MM DD hh mm ss TZ`, each two BCD digits with the nibbles
 //! swapped (the low nibble is the tens digit). The time zone counts quarter
 //! hours; its sign is bit 3 of the raw octet, the top bit of the tens digit.
-//! The century is not encoded: we read 20YY. Invalid BCD or an impossible
-//! date is not an error: the caller gets None and flags it.
+//! The century is not encoded: we read 20YY. Invalid BCD in a date or time
+//! field, an impossible date or an offset beyond ±18:00 is not an error: the
+//! caller gets None and flags it.
 
 use crate::sms::Timestamp;
 
@@ -22,12 +23,12 @@ pub(crate) fn decode(octets: &[u8; LEN]) -> Option<Timestamp> {
     let hour = bcd(octets[3])?;
     let minute = bcd(octets[4])?;
     let second = bcd(octets[5])?;
+    // The time zone's units nibble is read as its value even when it is not
+    // a decimal digit, as ofono and the other public decoders do: ofono's
+    // status report test PDU `sr_pdu3` carries 0xA0, which they all read as
+    // 10 quarter hours (+02:30). The range check below still applies.
     let tz = octets[6];
-    let units = tz >> 4;
-    if units > 9 {
-        return None;
-    }
-    let quarters = i16::from(tz & 0x07) * 10 + i16::from(units);
+    let quarters = i16::from(tz & 0x07) * 10 + i16::from(tz >> 4);
     if quarters > MAX_QUARTERS {
         return None;
     }
@@ -150,6 +151,14 @@ mod tests {
     }
 
     #[test]
+    fn time_zone_units_nibble_above_9_is_read_as_its_value() {
+        // of_sr_3_tpdu_only (rilmodem/ofono unit/test-sms.c sr_pdu3): TZ 0xA0 -> +02:30.
+        assert_eq!(decode(&octets("019012413064A0")).unwrap().offset_minutes, 150);
+        // F in the units nibble with tens 7: 85 quarters, beyond ±18:00.
+        assert_eq!(decode(&octets("019012413064F7")), None);
+    }
+
+    #[test]
     fn century_is_2000_plus_yy() {
         // spd_readme_test: YY = 98 reads as 2098 (peers disagree: 1998, 2088).
         assert_eq!(decode(&octets("89212221401400")).unwrap().year, 2098);
@@ -159,7 +168,7 @@ mod tests {
     fn invalid_bcd_and_impossible_dates_are_none() {
         for hex in [
             "FFFFFFFFFFFFFF", // all F nibbles, as some modems send
-            "2A806291731400", // units nibble A in the year
+            "2A806291731400", // tens nibble A in the year
             "20316291731400", // month 13
             "20006291731400", // month 0
             "20802391731400", // 32nd
@@ -168,7 +177,6 @@ mod tests {
             "20806242731400", // hour 24
             "20806291062400", // minute 60 (0x06)
             "20806291730640", // second 60
-            "208062917314A0", // TZ units nibble A
             "20806291731437", // 73 quarter hours, beyond +18:00
         ] {
             let expected_valid = hex == "00209201000000";

@@ -94,7 +94,10 @@ mod tests {
             0x00, 0x6F,
         ];
         assert_eq!(decode_strict(&data).unwrap(), "™©®hello");
-        assert_eq!(lossy(&data), ("™©®hello".to_string(), Ucs2Report::default()));
+        assert_eq!(
+            lossy(&data),
+            ("™©®hello".to_string(), Ucs2Report::default())
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub(crate) enum Shape {
     Grouped,
     /// Letters then a code: `G-345821`; the letters are not part of the code.
     Prefixed,
-    /// Letters and digits, 4 to 10, one case: `VN6X8`, `uk52q3s8`.
+    /// Letters and digits, 5 to 8, one case: `VN6X8`, `uk52q3s8`.
     Alphanumeric,
 }
 
@@ -97,13 +97,25 @@ fn connector(chars: &[Ch], left: &Run, right: &Run, first: bool) -> Option<char>
     let gap = chars.get(left.end..right.start)?;
     let before = char_at(chars, left.end.wrapping_sub(1));
     let after = char_at(chars, right.start);
-    match gap.iter().map(|ch| ch.c).collect::<Vec<_>>().as_slice() {
-        ['-'] | ['/'] => Some(gap[0].c),
-        ['.' | ',' | ':'] if before.is_ascii_digit() && after.is_ascii_digit() => Some(gap[0].c),
-        [' '] if left.is_digits() && right.is_digits() && (2..=4).contains(&left.len()) && (2..=4).contains(&right.len()) => {
+    let c = |i: usize| gap.get(i).map_or('\0', |ch| ch.c);
+    match (gap.len(), c(0), c(1), c(2)) {
+        (1, '-' | '/', _, _) => Some(c(0)),
+        (1, '.' | ',' | ':', _, _) if before.is_ascii_digit() && after.is_ascii_digit() => {
+            Some(c(0))
+        }
+        (1, ' ', _, _)
+            if left.is_digits()
+                && right.is_digits()
+                && (2..=4).contains(&left.len())
+                && (2..=4).contains(&right.len()) =>
+        {
             Some(' ')
         }
-        [' ', '-', ' '] | [' ', '-'] | ['-', ' '] if first && left.is_upper_letters() => Some('-'),
+        (3, ' ', '-', ' ') | (2, ' ', '-', _) | (2, '-', ' ', _)
+            if first && left.is_upper_letters() =>
+        {
+            Some('-')
+        }
         _ => None,
     }
 }
@@ -141,7 +153,9 @@ fn mixes_like_a_code(chars: &[Ch], run: &Run) -> bool {
     if transitions == 1 {
         let letters = run.len() - run.digits;
         let letters_first = !s[0].c.is_ascii_digit();
-        if letters_first && (letters >= 3 || s.iter().take(letters).all(|ch| ch.c == 'X' || ch.c == 'x')) {
+        if letters_first
+            && (letters >= 3 || s.iter().take(letters).all(|ch| ch.c == 'X' || ch.c == 'x'))
+        {
             return false;
         }
         if !letters_first && letters >= 2 {
@@ -155,7 +169,9 @@ fn mixes_like_a_code(chars: &[Ch], run: &Run) -> bool {
 /// e-mail address.
 fn inside_link(chars: &[Ch], start: usize, end: usize) -> bool {
     const REACH: usize = 80;
-    let from = chars[..start.min(chars.len())]
+    let from = chars
+        .get(..start)
+        .unwrap_or(&[])
         .iter()
         .rev()
         .take(REACH)
@@ -168,23 +184,29 @@ fn inside_link(chars: &[Ch], start: usize, end: usize) -> bool {
         .take(REACH)
         .take_while(|ch| !ch.c.is_whitespace())
         .count();
-    let word: Vec<char> = chars
-        .get(start - from..end + to)
-        .unwrap_or(&[])
-        .iter()
-        .map(|ch| ch.c.to_ascii_lowercase())
-        .collect();
-    let has = |pat: &str| {
-        let p: Vec<char> = pat.chars().collect();
-        word.windows(p.len()).any(|w| w == p.as_slice())
-    };
-    if word.contains(&'@') || has("://") || has("www.") {
-        return true;
+    let word = chars.get(start - from..end + to).unwrap_or(&[]);
+    let at = |i: usize| word.get(i).map_or('\0', |ch| ch.c.to_ascii_lowercase());
+    let mut slash = false;
+    let mut domain = false;
+    for i in 0..word.len() {
+        match at(i) {
+            '@' => return true,
+            '/' if at(i + 1) == '/' && i > 0 && at(i - 1) == ':' => return true,
+            '/' => slash = true,
+            'w' if at(i + 1) == 'w' && at(i + 2) == 'w' && at(i + 3) == '.' => return true,
+            // a domain: "bit.ly", "m9s.in"
+            '.' if i > 0
+                && at(i - 1).is_ascii_alphanumeric()
+                && at(i + 1).is_ascii_alphabetic()
+                && at(i + 2).is_ascii_alphabetic() =>
+            {
+                domain = true;
+            }
+            _ => {}
+        }
     }
     // a domain followed by a path: "bit.ly/x", "m9s.in/r61n66"
-    word.windows(4).any(|w| {
-        w[0].is_ascii_alphanumeric() && w[1] == '.' && w[2].is_ascii_alphabetic() && w[3].is_ascii_alphabetic()
-    }) && word.contains(&'/')
+    domain && slash
 }
 
 /// Characters that make the neighbouring number something other than a code.
@@ -194,8 +216,14 @@ fn bad_neighbours(chars: &[Ch], start: usize, end: usize) -> bool {
     let after = char_at(chars, end);
     let after2 = char_at(chars, end + 1);
     let currency = |c: char| "$€£¥₹฿₽₺₩₫₴₱₦₪".contains(c);
-    matches!(before, '*' | '+' | '#' | '@' | '\\')
-        || matches!(after, '*' | '#' | '%' | '@')
+    // "6--7893", "(-1234": a stray dash glued to something is not a separator
+    let stray_dash = before == '-' && !(before2 == '\0' || before2.is_whitespace());
+    // "4:G-345821", "1.G-345821": glued to a preceding number
+    let after_number = matches!(before, ':' | '.' | ',') && before2.is_ascii_digit();
+    stray_dash
+        || after_number
+        || matches!(before, '*' | '+' | '@' | '_')
+        || matches!(after, '*' | '#' | '%' | '@' | '_')
         || currency(before)
         || (before == ' ' && currency(before2))
         || currency(after)
@@ -208,42 +236,52 @@ pub(crate) fn find_candidates(chars: &[Ch]) -> Vec<Candidate> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < runs.len() {
-        // gather the compound starting at run i
-        let mut parts = vec![runs[i]];
-        let mut glue = Vec::new();
-        while let Some(next) = runs.get(i + parts.len()) {
-            let last = parts[parts.len() - 1];
-            match connector(chars, &last, next, parts.len() == 1) {
+        // gather the compound starting at run i: runs[i..j], glued by `glue`
+        let mut j = i + 1;
+        let mut glue = '\0';
+        while let (Some(last), Some(next)) = (runs.get(j - 1), runs.get(j)) {
+            match connector(chars, last, next, j == i + 1) {
                 Some(c) => {
-                    glue.push(c);
-                    parts.push(*next);
+                    glue = c;
+                    j += 1;
                 }
                 None => break,
             }
         }
-        i += parts.len();
+        let parts = &runs[i..j];
+        i = j;
         let (first, last) = (parts[0], parts[parts.len() - 1]);
-        if bad_neighbours(chars, first.start, last.end) || inside_link(chars, first.start, last.end) {
-            continue;
-        }
-        let candidate = match (parts.as_slice(), glue.as_slice()) {
-            ([run], []) if run.is_digits() && (4..=8).contains(&run.len()) => Some((Shape::Digits(run.len()), *run)),
-            ([run], []) if (4..=10).contains(&run.len()) && mixes_like_a_code(chars, run) => {
+        let candidate = match (parts, glue) {
+            ([run], _) if run.is_digits() && (4..=8).contains(&run.len()) => {
+                Some((Shape::Digits(run.len()), *run))
+            }
+            ([run], _) if (5..=8).contains(&run.len()) && mixes_like_a_code(chars, run) => {
                 Some((Shape::Alphanumeric, *run))
             }
-            ([a, b], ['-' | ' ']) if a.is_digits() && b.is_digits() && a.len() == b.len() && (3..=4).contains(&a.len()) => {
+            ([a, b], '-' | ' ')
+                if a.is_digits()
+                    && b.is_digits()
+                    && a.len() == b.len()
+                    && (3..=4).contains(&a.len()) =>
+            {
                 Some((Shape::Grouped, Run { end: b.end, ..*a }))
             }
-            ([a, b], ['-'])
+            ([a, b], '-')
                 if a.is_upper_letters()
                     && a.len() <= 6
                     && !is_mask(chars, a)
-                    && ((b.is_digits() && (4..=8).contains(&b.len())) || ((4..=8).contains(&b.len()) && mixes_like_a_code(chars, b))) =>
+                    && ((b.is_digits() && (4..=8).contains(&b.len()))
+                        || ((5..=8).contains(&b.len()) && mixes_like_a_code(chars, b))) =>
             {
                 Some((Shape::Prefixed, *b))
             }
             _ => None,
         };
+        // checked last: they read the surroundings, which costs more
+        let candidate = candidate.filter(|_| {
+            !bad_neighbours(chars, first.start, last.end)
+                && !inside_link(chars, first.start, last.end)
+        });
         if let Some((shape, run)) = candidate {
             out.push(Candidate {
                 shape,
@@ -263,7 +301,10 @@ mod tests {
     use super::*;
 
     fn codes(text: &str) -> Vec<String> {
-        find_candidates(&normalize(text, 1000)).into_iter().map(|c| c.code).collect()
+        find_candidates(&normalize(text, 1000).chars)
+            .into_iter()
+            .map(|c| c.code)
+            .collect()
     }
 
     #[test]
@@ -271,7 +312,10 @@ mod tests {
         assert_eq!(codes("is 482913."), ["482913"]);
         assert_eq!(codes("is 318-502 or 803 415"), ["318502", "803415"]);
         assert_eq!(codes("G-345821 and SSLW - 887121"), ["345821", "887121"]);
-        assert_eq!(codes("VN6X8 uk52q3s8 123ABC78"), ["VN6X8", "uk52q3s8", "123ABC78"]);
+        assert_eq!(
+            codes("VN6X8 uk52q3s8 123ABC78"),
+            ["VN6X8", "uk52q3s8", "123ABC78"]
+        );
     }
 
     #[test]

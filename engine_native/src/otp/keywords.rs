@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
-use super::normalize::{fold_str, Ch};
+use super::normalize::{fold_str, Normalized};
 
 /// What a matched word says about the numbers near it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,7 +75,8 @@ const WORDS: &[(&str, Kind, Bound, bool)] = &[
     ("member", Negative, Both, false), ("call", Negative, Both, false), ("phone", Negative, Both, false),
     ("tel", Negative, Both, false), ("tel.", Negative, Both, false), ("mobile", Negative, Both, false),
     ("contact", Negative, Both, false), ("whatsapp", Negative, Both, false), ("hotline", Negative, Both, false),
-    ("dial", Negative, Both, false), ("area code", Negative, Both, false), ("postal code", Negative, Both, false),
+    ("dial", Negative, Both, false), ("send", Negative, Both, false), ("text", Negative, Both, false),
+    ("reply", Negative, Both, false), ("sms to", Negative, Both, false), ("area code", Negative, Both, false), ("postal code", Negative, Both, false),
     ("zip code", Negative, Both, false), ("promo code", Negative, Both, false), ("coupon code", Negative, Both, false),
     ("discount code", Negative, Both, false), ("voucher code", Negative, Both, false),
     ("referral code", Negative, Both, false), ("gift code", Negative, Both, false), ("redeem code", Negative, Both, false),
@@ -245,7 +246,7 @@ const WORDS: &[(&str, Kind, Bound, bool)] = &[
     ("ป้อน", Enter, Free, false), ("กรอก", Enter, Free, false), ("ใส่", Enter, Free, false),
     ("ใช้", Enter, Free, false), ("รหัสอ้างอิง", Negative, Free, false), ("อ้างอิง", Negative, Free, false),
     ("รหัสลูกค้า", Negative, Free, false), ("หมายเลข", Negative, Free, false), ("เบอร์", Negative, Free, false),
-    ("โทร", Negative, Free, false), ("ติดต่อ", Negative, Free, false), ("รหัสติดตาม", Negative, Free, false),
+    ("โทร", Negative, Free, false), ("ส่ง", Negative, Free, false), ("ติดต่อ", Negative, Free, false), ("รหัสติดตาม", Negative, Free, false),
     ("เลขพัสดุ", Negative, Free, false), ("พัสดุ", Negative, Free, false), ("คำสั่งซื้อ", Negative, Free, false),
     ("ออเดอร์", Negative, Free, false), ("รหัสสินค้า", Negative, Free, false), ("เลขที่", Negative, Free, false),
     ("รหัสผ่านใหม่", Negative, Free, false), ("ยอด", Negative, Free, false), ("ทะเบียน", Negative, Free, false),
@@ -322,20 +323,20 @@ fn joins(edge: char, neighbour: char) -> bool {
     neighbour.is_alphabetic() && script(edge) != Script::Other && script(edge) == script(neighbour)
 }
 
-/// Every context word in `folded` (see [`super::normalize::folded`]), in order.
-pub(crate) fn find_labels(chars: &[Ch], folded: &str, map: &[u32]) -> Vec<Label> {
+/// Every context word of the text, in order.
+pub(crate) fn find_labels(text: &Normalized) -> Vec<Label> {
     let mut labels = Vec::new();
     let Some(table) = TABLE.as_ref() else {
         return labels;
     };
-    for m in table.automaton.find_iter(folded) {
-        let Some(&(kind, bound, case_sensitive, word)) = table.info.get(m.pattern().as_usize()) else {
+    let chars = text.chars.as_slice();
+    for m in table.automaton.find_iter(&text.folded) {
+        let Some(&(kind, bound, case_sensitive, word)) = table.info.get(m.pattern().as_usize())
+        else {
             continue;
         };
-        let (Some(&start), Some(&last)) = (map.get(m.start()), map.get(m.end().wrapping_sub(1))) else {
-            continue;
-        };
-        let (start, end) = (start as usize, last as usize + 1);
+        let start = text.position(m.start());
+        let end = text.position(m.end().saturating_sub(1)) + 1;
         let Some(matched) = chars.get(start..end) else {
             continue;
         };
@@ -344,7 +345,10 @@ pub(crate) fn find_labels(chars: &[Ch], folded: &str, map: &[u32]) -> Vec<Label>
         }
         if bound != Bound::None {
             let first = matched.first().map_or(' ', |ch| ch.c);
-            let before = start.checked_sub(1).and_then(|i| chars.get(i)).map_or(' ', |ch| ch.c);
+            let before = start
+                .checked_sub(1)
+                .and_then(|i| chars.get(i))
+                .map_or(' ', |ch| ch.c);
             if joins(first, before) {
                 continue;
             }
@@ -367,13 +371,14 @@ pub(crate) fn find_labels(chars: &[Ch], folded: &str, map: &[u32]) -> Vec<Label>
 
 #[cfg(test)]
 mod tests {
-    use super::super::normalize::{folded, normalize};
+    use super::super::normalize::normalize;
     use super::*;
 
     fn kinds(text: &str) -> Vec<Kind> {
-        let chars = normalize(text, 1000);
-        let (f, map) = folded(&chars);
-        find_labels(&chars, &f, &map).iter().map(|l| l.kind).collect()
+        find_labels(&normalize(text, 1000))
+            .iter()
+            .map(|l| l.kind)
+            .collect()
     }
 
     #[test]

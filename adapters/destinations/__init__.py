@@ -1,0 +1,1 @@
+"""Built-in destination adapters; each registers under the ``septet.destinations`` entry-point group."""
