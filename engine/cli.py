@@ -35,7 +35,7 @@ _json = msgspec.json.Encoder()
 
 
 @dataclass(frozen=True, slots=True)
-class PduLine:
+class _PduLine:
     """One PDU found in the input, with where it came from."""
 
     hex: str
@@ -49,7 +49,7 @@ def _length_from_header(fields: str) -> int | None:
     return int(last) if last.isdigit() else None
 
 
-def read_pdus(lines: Iterable[str]) -> Iterator[PduLine | tuple[int, str]]:
+def _read_pdus(lines: Iterable[str]) -> Iterator[_PduLine | tuple[int, str]]:
     """Yield the PDUs in modem output, or ``(line, text)`` for a line that is not one."""
     pending: tuple[str, int | None] | None = None
     for number, raw in enumerate(lines, start=1):
@@ -62,7 +62,7 @@ def read_pdus(lines: Iterable[str]) -> Iterator[PduLine | tuple[int, str]]:
             continue
         if _HEX_LINE.match(line):
             text, length = pending if pending is not None else (None, None)
-            yield PduLine("".join(line.split()), number, length, text)
+            yield _PduLine("".join(line.split()), number, length, text)
         else:
             yield (number, line)
         pending = None
@@ -101,7 +101,7 @@ def _otp(text: str | None) -> dict[str, object] | None:
     }
 
 
-def sms_to_json(sms: codec.Sms) -> dict[str, object]:
+def _sms_to_json(sms: codec.Sms) -> dict[str, object]:
     """Every decoded field of ``sms`` as JSON-ready values (camelCase keys)."""
     concat = sms.concat
     mwi = sms.mwi
@@ -152,7 +152,7 @@ def sms_to_json(sms: codec.Sms) -> dict[str, object]:
     }
 
 
-def reassembled_to_json(message: codec.Reassembled) -> dict[str, object]:
+def _reassembled_to_json(message: codec.Reassembled) -> dict[str, object]:
     """A joined concatenated message: its text, completeness and the decoded parts."""
     first = message.parts[0]
     return {
@@ -169,11 +169,11 @@ def reassembled_to_json(message: codec.Reassembled) -> dict[str, object]:
         "userData": None if message.text is not None else message.user_data.hex(),
         "flags": sorted(message.flags),
         "otp": _otp(message.text),
-        "parts": [sms_to_json(p) for p in message.parts],
+        "parts": [_sms_to_json(p) for p in message.parts],
     }
 
 
-def _error_json(err: CodecError | ReassemblyError, item: PduLine | None) -> dict[str, object]:
+def _error_json(err: CodecError | ReassemblyError, item: _PduLine | None) -> dict[str, object]:
     body: dict[str, object] = {"type": type(err).__name__, "message": str(err)}
     if isinstance(err, CodecError):
         body["reason"] = err.reason
@@ -200,13 +200,13 @@ class _Decoder:
         self.out.write(_json.encode(obj).decode())
         self.out.write("\n")
 
-    def fail(self, err: CodecError | ReassemblyError, item: PduLine | None) -> None:
+    def fail(self, err: CodecError | ReassemblyError, item: _PduLine | None) -> None:
         self.failures += 1
         where = f"line {item.line}: " if item is not None else ""
         self.err.write(f"septet decode: {where}{err}\n")
         self.write(_error_json(err, item))
 
-    def feed(self, item: PduLine) -> None:
+    def feed(self, item: _PduLine) -> None:
         try:
             sms = codec.decode_pdu(item.hex, smsc=self.smsc, tpdu_length=item.tpdu_length)
         except CodecError as exc:
@@ -214,7 +214,7 @@ class _Decoder:
             return
         concat = sms.concat
         if not self.join or concat is None:
-            self.write(sms_to_json(sms))
+            self.write(_sms_to_json(sms))
             return
         key = (
             sms.address.value,
@@ -231,7 +231,7 @@ class _Decoder:
 
     def emit(self, parts: list[codec.Sms]) -> None:
         try:
-            self.write(reassembled_to_json(codec.reassemble(parts)))
+            self.write(_reassembled_to_json(codec.reassemble(parts)))
         except ReassemblyError as exc:
             self.fail(exc, None)
 
@@ -253,8 +253,8 @@ def _decode_command(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: T
                 "septet decode: reading PDUs from standard input, one per line (Ctrl-D ends)\n"
             )
         lines = stdin
-    for item in read_pdus(lines):
-        if isinstance(item, PduLine):
+    for item in _read_pdus(lines):
+        if isinstance(item, _PduLine):
             decoder.feed(item)
         else:
             number, text = item
@@ -265,7 +265,7 @@ def _decode_command(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: T
     return 1 if decoder.failures else 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="septet", description="Septet: an engine for receiving SMS."
     )
@@ -297,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``septet`` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    args = _build_parser().parse_args(argv)
     if args.command == "decode":
         return _decode_command(args, sys.stdin, sys.stdout, sys.stderr)
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse rejects others

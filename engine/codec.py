@@ -40,10 +40,10 @@ from ._native import (
 )
 
 __all__ = [
-    "NATIONAL_LANGUAGES",
     "Address",
     "Concat",
     "Mwi",
+    "NATIONAL_LANGUAGES",
     "Reassembled",
     "Sms",
     "UdhElement",

@@ -5,12 +5,12 @@ Every exception Septet raises on purpose derives from :class:`SeptetError`, so
 caller can do about it::
 
     SeptetError
-    ├── CodecError (also ValueError)     input that cannot be decoded or encoded; has .offset and .reason
+    ├── CodecError (ValueError)          undecodable input (or unencodable text): .offset, .reason
     │   ├── HexError                     hex text with an odd length or a non-hex character
     │   ├── PduError                     a malformed SMS TPDU: truncated, reserved MTI, bad header
     │   ├── Gsm7Error                    text with no GSM 7-bit code, or septets out of range
-    │   └── Ucs2Error                    UTF-16BE with an odd length or a lone surrogate (strict mode)
-    ├── ReassemblyError (also ValueError) parts that do not belong to one message
+    │   └── Ucs2Error                    UTF-16BE with an odd length or a lone surrogate (strict)
+    ├── ReassemblyError (ValueError)     parts that do not belong to one message
     └── SignatureError                   a webhook signature that must not be trusted
         ├── MalformedSignatureError      a header, key or secret that cannot be parsed
         ├── SignatureMismatchError       no listed signature matches the payload

@@ -173,11 +173,7 @@ pub(crate) fn encode_smsc(value: &str, out: &mut Vec<u8>) -> Result<(), CodecErr
 }
 
 fn too_long(value: &str) -> CodecError {
-    CodecError::new(
-        ErrorKind::Pdu,
-        0,
-        format!("address {value:?} is too long"),
-    )
+    CodecError::new(ErrorKind::Pdu, 0, format!("address {value:?} is too long"))
 }
 
 /// The TOA and BCD nibbles of a numeric address, None if it is not numeric.
@@ -319,7 +315,16 @@ mod tests {
 
     #[test]
     fn encode_round_trips() {
-        for value in ["+31641600986", "18005551212", "*#abc#*51", "5", "Telfort", "_@", "TRBANK", "MyBank12345"] {
+        for value in [
+            "+31641600986",
+            "18005551212",
+            "*#abc#*51",
+            "5",
+            "Telfort",
+            "_@",
+            "TRBANK",
+            "MyBank12345",
+        ] {
             let mut out = Vec::new();
             encode_tp(value, &mut out).unwrap();
             assert_eq!(decode_tp(&out, 0).unwrap().value, value);

@@ -98,7 +98,10 @@ mod tests {
         assert_eq!((dcs.alphabet, reserved), (Alphabet::Gsm7, true));
         for raw in [0x80, 0x9F, 0xA4, 0xB8] {
             let (dcs, reserved) = decode(raw);
-            assert_eq!((dcs.alphabet, reserved, dcs.message_class), (Alphabet::Gsm7, true, None));
+            assert_eq!(
+                (dcs.alphabet, reserved, dcs.message_class),
+                (Alphabet::Gsm7, true, None)
+            );
         }
     }
 
@@ -168,9 +171,18 @@ mod tests {
     fn group_1111_uses_bit_2() {
         // mm_dcs_f1_sfr_password (0xF1): GSM-7 class 1; mm_dcs_f4_8bit (0xF4): 8-bit class 0;
         // aosp_wap_push (0xF5): 8-bit class 1; 0xF2: SIM-specific.
-        assert_eq!((alphabet(0xF1), decode(0xF1).0.message_class), (Alphabet::Gsm7, Some(1)));
-        assert_eq!((alphabet(0xF4), decode(0xF4).0.message_class), (Alphabet::EightBit, Some(0)));
-        assert_eq!((alphabet(0xF5), decode(0xF5).0.message_class), (Alphabet::EightBit, Some(1)));
+        assert_eq!(
+            (alphabet(0xF1), decode(0xF1).0.message_class),
+            (Alphabet::Gsm7, Some(1))
+        );
+        assert_eq!(
+            (alphabet(0xF4), decode(0xF4).0.message_class),
+            (Alphabet::EightBit, Some(0))
+        );
+        assert_eq!(
+            (alphabet(0xF5), decode(0xF5).0.message_class),
+            (Alphabet::EightBit, Some(1))
+        );
         assert_eq!(decode(0xF2).0.message_class, Some(2));
         // Bit 3 is reserved, not an alphabet bit.
         assert_eq!(alphabet(0xF8), Alphabet::Gsm7);

@@ -103,7 +103,11 @@ pub fn encode_deliver(
             }
             (Payload::Septets(septets), class_bits, shifts)
         }
-        None => (Payload::Octets(ucs2::encode(text)), 0x08 | class_bits, Vec::new()),
+        None => (
+            Payload::Octets(ucs2::encode(text)),
+            0x08 | class_bits,
+            Vec::new(),
+        ),
     };
     let chunks = payload.split(shift_elements.len(), concat_len, options.split_surrogates);
     let total = u8::try_from(chunks.len()).map_err(|_| {
@@ -190,7 +194,8 @@ impl Payload {
     fn capacity(&self, header_octets: usize) -> usize {
         match self {
             Self::Septets(_) => {
-                let header_septets = (header_octets * 8 + usize::from(fill_bits(header_octets))) / 7;
+                let header_septets =
+                    (header_octets * 8 + usize::from(fill_bits(header_octets))) / 7;
                 MAX_SEPTETS - header_septets
             }
             // Whole UTF-16 code units only.
@@ -199,7 +204,12 @@ impl Payload {
     }
 
     /// The ranges of units each part carries.
-    fn split(&self, shift_len: usize, concat_len: usize, split_surrogates: bool) -> Vec<Range<usize>> {
+    fn split(
+        &self,
+        shift_len: usize,
+        concat_len: usize,
+        split_surrogates: bool,
+    ) -> Vec<Range<usize>> {
         let len = self.len();
         let single_header = if shift_len == 0 { 0 } else { 1 + shift_len };
         if len <= self.capacity(single_header) {

@@ -7,9 +7,11 @@
 //!   base (locking shift) table's character for that code.
 //! * ESC ESC is reserved for a future second extension table; receivers show a
 //!   space meanwhile.
-//! * A position a locking shift table leaves unassigned shows a space, as the
-//!   standard asks receivers to do for characters they cannot display (and as
-//!   Android's `GsmAlphabet` does).
+//! * A position a locking shift table leaves unassigned shows a space. The
+//!   standard names no character for these; a space is what it prescribes for
+//!   the other undefined code (ESC ESC), and what Android and oFono show. It
+//!   keeps the text's length and never invents a character, unlike U+FFFD
+//!   which would read as corruption in an otherwise valid message.
 //! * An ESC as the very last septet emits nothing: [`Decoded::trailing_escape`]
 //!   reports it so reassembly can carry it into the next part.
 
@@ -37,7 +39,8 @@ pub fn packed_len(fill_bits: u8, septet_count: usize) -> usize {
 /// Error (Pdu-style offset: the byte offset where data ran out) when the data is too short.
 ///
 /// Septet `i` occupies bits `fill_bits + 7 * i ..` counted LSB first from the
-/// first octet. Octets beyond the last septet are ignored.
+/// first octet. Octets beyond the last septet are ignored. A `fill_bits` above 6
+/// is not an error: whole octets of it are skipped.
 pub fn unpack(data: &[u8], fill_bits: u8, septet_count: usize) -> Result<Vec<u8>, CodecError> {
     let needed = packed_len(fill_bits, septet_count);
     if data.len() < needed {
@@ -49,29 +52,21 @@ pub fn unpack(data: &[u8], fill_bits: u8, septet_count: usize) -> Result<Vec<u8>
             ),
         ));
     }
-    let mut out = Vec::with_capacity(septet_count);
+    let mut out = vec![0u8; septet_count];
     // Eight septets fill exactly seven octets, so every group of eight starts at
     // the same bit within its first octet: read a 64-bit little-endian word and
     // peel the septets off it.
     let shift = u32::from(fill_bits % 8);
     let mut byte = usize::from(fill_bits / 8);
-    let mut remaining = septet_count;
-    while remaining > 0 {
-        let word = if byte + 8 <= data.len() {
-            let mut buf = [0u8; 8];
-            buf.copy_from_slice(&data[byte..byte + 8]);
-            u64::from_le_bytes(buf)
-        } else {
-            let mut buf = [0u8; 8];
-            let tail = data.get(byte..).unwrap_or(&[]);
-            buf[..tail.len()].copy_from_slice(tail);
-            u64::from_le_bytes(buf)
-        } >> shift;
-        let take = remaining.min(8);
-        for k in 0..take {
-            out.push(((word >> (7 * k)) & 0x7F) as u8);
+    for group in out.chunks_mut(8) {
+        let mut buf = [0u8; 8];
+        let available = data.get(byte..).unwrap_or(&[]);
+        let take = available.len().min(8);
+        buf[..take].copy_from_slice(&available[..take]);
+        let word = u64::from_le_bytes(buf) >> shift;
+        for (k, septet) in group.iter_mut().enumerate() {
+            *septet = ((word >> (7 * k)) & 0x7F) as u8;
         }
-        remaining -= take;
         byte += 7;
     }
     Ok(out)

@@ -131,7 +131,9 @@ mod tests {
         // A non-ASCII character: the offset counts characters, not bytes.
         assert_eq!(error("é000"), (ErrorKind::Hex, 0));
         assert_eq!(error("00é0"), (ErrorKind::Hex, 2));
-        assert_eq!(error("ééé00Z"), (ErrorKind::Hex, 5));
+        // Leading non-ASCII whitespace (U+3000, three bytes) is stripped but counted.
+        assert_eq!(error("\u{3000}00Z0"), (ErrorKind::Hex, 3));
+        assert_eq!(error("\u{3000}000"), (ErrorKind::Hex, 4));
     }
 
     #[test]

@@ -5,20 +5,20 @@
 //! module at the bottom of this file (built only with the `python` feature,
 //! which maturin turns on) is the one place with pyo3 glue.
 
-pub mod error;
-pub mod otp;
-pub mod gsm7;
-mod gsm7_tables;
-pub mod signing;
-pub mod ucs2;
-pub mod sms;
 mod address;
 mod dcs;
 pub mod encode;
+pub mod error;
+pub mod gsm7;
+mod gsm7_tables;
 pub mod hex;
+pub mod otp;
 pub mod reassemble;
 mod scts;
+pub mod signing;
+pub mod sms;
 pub mod tpdu;
+pub mod ucs2;
 mod udh;
 
 pub use error::{CodecError, ErrorKind};
@@ -36,24 +36,7 @@ mod python {
     /// `Gsm7Error` or `Ucs2Error`, built with the error's reason and offset
     /// (`ReassemblyError`, not a `CodecError`, gets one message naming the part).
     pub(crate) fn codec_error_to_py(py: Python<'_>, err: &crate::CodecError) -> PyErr {
-        use crate::ErrorKind;
-        let class_name = match err.kind {
-            ErrorKind::Hex => "HexError",
-            ErrorKind::Pdu => "PduError",
-            ErrorKind::Gsm7 => "Gsm7Error",
-            ErrorKind::Ucs2 => "Ucs2Error",
-            ErrorKind::Reassembly => "ReassemblyError",
-        };
-        let built = py
-            .import("engine.errors")
-            .and_then(|errors| errors.getattr(class_name))
-            .and_then(|class| match err.kind {
-                ErrorKind::Reassembly => {
-                    class.call1((format!("{} (part {})", err.reason, err.offset),))
-                }
-                _ => class.call1((err.reason.as_str(), err.offset)),
-            });
-        match built {
+        match codec_error_to_pyobject(py, err, None) {
             Ok(exception) => PyErr::from_value(exception),
             Err(import_failure) => import_failure,
         }
@@ -130,10 +113,12 @@ mod python {
             };
             let unpacked: Cow<'_, [u8]> = if packed {
                 let count = septets.unwrap_or_else(|| {
-                    data.len().saturating_mul(8).saturating_sub(usize::from(fill_bits)) / 7
+                    data.len()
+                        .saturating_mul(8)
+                        .saturating_sub(usize::from(fill_bits))
+                        / 7
                 });
-                let unpacked =
-                    gsm7::unpack(data, fill_bits, count).map_err(|_| too_short(count));
+                let unpacked = gsm7::unpack(data, fill_bits, count).map_err(|_| too_short(count));
                 Cow::Owned(unpacked.map_err(|e| codec_error_to_py(py, &e))?)
             } else {
                 match septets {
@@ -197,7 +182,11 @@ mod python {
                     ));
                 }
             }
-            Ok(CodecError::new(ErrorKind::Ucs2, 0, "text cannot be encoded as UTF-16"))
+            Ok(CodecError::new(
+                ErrorKind::Ucs2,
+                0,
+                "text cannot be encoded as UTF-16",
+            ))
         }
 
         pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -223,9 +212,8 @@ mod python {
 
     /// The exception class `name` from `engine.errors`, imported once.
     pub(crate) fn error_class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-        let module = ERRORS_MODULE.get_or_try_init(py, || {
-            py.import("engine.errors").map(Bound::unbind)
-        })?;
+        let module =
+            ERRORS_MODULE.get_or_try_init(py, || py.import("engine.errors").map(Bound::unbind))?;
         module.bind(py).getattr(name)
     }
 
@@ -385,7 +373,10 @@ mod python {
         }
         fn __repr__(&self) -> String {
             let hex: String = self.data.iter().map(|b| format!("{b:02x}")).collect();
-            format!("UdhElement(iei=0x{:02x}, data=bytes.fromhex({hex:?}))", self.iei)
+            format!(
+                "UdhElement(iei=0x{:02x}, data=bytes.fromhex({hex:?}))",
+                self.iei
+            )
         }
     }
 
@@ -667,11 +658,19 @@ mod python {
         }
         #[getter]
         fn present(&self) -> Vec<u32> {
-            self.inner.present.iter().map(|&seq| u32::from(seq)).collect()
+            self.inner
+                .present
+                .iter()
+                .map(|&seq| u32::from(seq))
+                .collect()
         }
         #[getter]
         fn missing(&self) -> Vec<u32> {
-            self.inner.missing.iter().map(|&seq| u32::from(seq)).collect()
+            self.inner
+                .missing
+                .iter()
+                .map(|&seq| u32::from(seq))
+                .collect()
         }
         #[getter]
         fn duplicates(&self) -> usize {
@@ -720,7 +719,9 @@ mod python {
             let data: Vec<u8> = item.extract().map_err(|_| {
                 pyo3::exceptions::PyTypeError::new_err(format!(
                     "a PDU is bytes or a hex str, not {}",
-                    item.get_type().name().map_or_else(|_| "?".into(), |n| n.to_string())
+                    item.get_type()
+                        .name()
+                        .map_or_else(|_| "?".into(), |n| n.to_string())
                 ))
             })?;
             Ok(Self::Bytes(data))
@@ -856,9 +857,24 @@ mod python {
         use crate::otp;
 
         /// A one-time code found in a message (see `engine.otp`).
-        #[pyclass(module = "engine._native", name = "Otp", frozen, eq)]
+        #[pyclass(module = "engine._native", name = "Otp", frozen, eq, hash)]
         #[derive(PartialEq)]
         pub(crate) struct PyOtp(otp::Otp);
+
+        impl std::hash::Hash for PyOtp {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                let o = &self.0;
+                (
+                    &o.code,
+                    o.start,
+                    o.end,
+                    o.confidence.to_bits(),
+                    &o.origin,
+                    &o.embedded_origin,
+                )
+                    .hash(state);
+            }
+        }
 
         #[pymethods]
         impl PyOtp {
@@ -887,7 +903,8 @@ mod python {
                 self.0.embedded_origin.as_deref()
             }
             fn __repr__(&self) -> String {
-                let optional = |v: &Option<String>| v.as_ref().map_or("None".to_owned(), |s| format!("{s:?}"));
+                let optional =
+                    |v: &Option<String>| v.as_ref().map_or("None".to_owned(), |s| format!("{s:?}"));
                 format!(
                     "Otp(code={:?}, start={}, end={}, confidence={:.2}, origin={}, embedded_origin={})",
                     self.0.code,

@@ -22,7 +22,8 @@ use crate::sms::{flags, Alphabet, Sms};
 use crate::ucs2;
 
 /// The flags that describe the text; reassembly recomputes them for the joined text.
-const TEXT_FLAGS: u32 = flags::TRAILING_ESCAPE | flags::UCS2_ODD_LENGTH | flags::UCS2_LONE_SURROGATE;
+const TEXT_FLAGS: u32 =
+    flags::TRAILING_ESCAPE | flags::UCS2_ODD_LENGTH | flags::UCS2_LONE_SURROGATE;
 
 /// One message made of its parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,8 +135,7 @@ fn check_same_message(index: usize, first: &Sms, part: &Sms) -> Result<u8, Codec
     };
     let differs = if part.kind != first.kind {
         Some("message kind")
-    } else if part.address.value != first.address.value || part.address.ton != first.address.ton
-    {
+    } else if part.address.value != first.address.value || part.address.ton != first.address.ton {
         Some("address")
     } else if concat.reference_bits != expected.reference_bits {
         Some("reference width")
@@ -219,3 +219,7 @@ fn flush_ucs2(run: &mut Vec<u8>, text: &mut String, text_flags: &mut u32) {
 fn error(index: usize, reason: impl Into<String>) -> CodecError {
     CodecError::new(ErrorKind::Reassembly, index, reason)
 }
+
+#[cfg(test)]
+#[path = "reassemble_tests.rs"]
+mod tests;

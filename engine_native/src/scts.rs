@@ -130,30 +130,63 @@ mod tests {
             Some(ts(2002, 8, 26, 19, 37, 41, 0))
         );
         // The worked examples of the reference notes: 23 -> +8 h, 40 -> +1 h, 80 -> +2 h.
-        assert_eq!(decode(&octets("81117002122223")).unwrap().offset_minutes, 480);
-        assert_eq!(decode(&octets("90901071142340")).unwrap().offset_minutes, 60);
-        assert_eq!(decode(&octets("31706241927280")).unwrap().offset_minutes, 120);
+        assert_eq!(
+            decode(&octets("81117002122223")).unwrap().offset_minutes,
+            480
+        );
+        assert_eq!(
+            decode(&octets("90901071142340")).unwrap().offset_minutes,
+            60
+        );
+        assert_eq!(
+            decode(&octets("31706241927280")).unwrap().offset_minutes,
+            120
+        );
     }
 
     #[test]
     fn sign_is_bit_3_of_the_raw_octet() {
         // 8A -> -7 h (aosp_test_tz_minus7), 29 -> -3 h, 2B -> -8 h, 48 -> -1 h.
-        assert_eq!(decode(&octets("6060605130308A")).unwrap().offset_minutes, -420);
-        assert_eq!(decode(&octets("01901151011129")).unwrap().offset_minutes, -180);
-        assert_eq!(decode(&octets("8111700212222B")).unwrap().offset_minutes, -480);
-        assert_eq!(decode(&octets("20806291731448")).unwrap().offset_minutes, -60);
+        assert_eq!(
+            decode(&octets("6060605130308A")).unwrap().offset_minutes,
+            -420
+        );
+        assert_eq!(
+            decode(&octets("01901151011129")).unwrap().offset_minutes,
+            -180
+        );
+        assert_eq!(
+            decode(&octets("8111700212222B")).unwrap().offset_minutes,
+            -480
+        );
+        assert_eq!(
+            decode(&octets("20806291731448")).unwrap().offset_minutes,
+            -60
+        );
         // Quarter hours, not hours: 22 -> 22 quarters = +5:30 (gammu_at_sms_03).
-        assert_eq!(decode(&octets("70503070400422")).unwrap().offset_minutes, 330);
+        assert_eq!(
+            decode(&octets("70503070400422")).unwrap().offset_minutes,
+            330
+        );
         // Negative zero exists and is plain UTC.
         assert_eq!(decode(&octets("20806291731408")).unwrap().offset_minutes, 0);
-        assert_eq!(decode(&octets("20806291731480")).unwrap().offset_minutes, 120);
-        assert_eq!(decode(&octets("20806291731408")), decode(&octets("20806291731400")));
+        assert_eq!(
+            decode(&octets("20806291731480")).unwrap().offset_minutes,
+            120
+        );
+        assert_eq!(
+            decode(&octets("20806291731408")),
+            decode(&octets("20806291731400"))
+        );
     }
 
     #[test]
     fn time_zone_units_nibble_above_9_is_read_as_its_value() {
         // of_sr_3_tpdu_only (rilmodem/ofono unit/test-sms.c sr_pdu3): TZ 0xA0 -> +02:30.
-        assert_eq!(decode(&octets("019012413064A0")).unwrap().offset_minutes, 150);
+        assert_eq!(
+            decode(&octets("019012413064A0")).unwrap().offset_minutes,
+            150
+        );
         // F in the units nibble with tens 7: 85 quarters, beyond ±18:00.
         assert_eq!(decode(&octets("019012413064F7")), None);
     }
@@ -195,7 +228,10 @@ mod tests {
         ] {
             assert_eq!(decode(&encode(&t).unwrap()), Some(t));
         }
-        assert_eq!(encode(&ts(2024, 5, 17, 9, 30, 15, 60)).unwrap(), octets("42507190035140"));
+        assert_eq!(
+            encode(&ts(2024, 5, 17, 9, 30, 15, 60)).unwrap(),
+            octets("42507190035140")
+        );
         assert!(encode(&ts(1999, 1, 1, 0, 0, 0, 0)).is_none());
         assert!(encode(&ts(2100, 1, 1, 0, 0, 0, 0)).is_none());
         assert!(encode(&ts(2024, 1, 1, 0, 0, 0, 10)).is_none());

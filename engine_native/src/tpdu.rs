@@ -32,7 +32,11 @@ pub enum SmscMode {
 }
 
 /// Decode a TPDU from hex text (see [`crate::hex::decode`] for what is accepted).
-pub fn decode_hex(text: &str, smsc: SmscMode, tpdu_length: Option<usize>) -> Result<Sms, CodecError> {
+pub fn decode_hex(
+    text: &str,
+    smsc: SmscMode,
+    tpdu_length: Option<usize>,
+) -> Result<Sms, CodecError> {
     let data = hex::decode(text)?;
     decode(&data, smsc, tpdu_length)
 }
@@ -61,26 +65,24 @@ pub fn decode(data: &[u8], smsc: SmscMode, tpdu_length: Option<usize>) -> Result
         (Some(length), _) => layout_for_length(data, smsc, length)?,
         (None, SmscMode::Present) => layout(data, true)?,
         (None, SmscMode::Absent) => layout(data, false)?,
-        (None, SmscMode::Auto) => {
-            match (layout(data, true), layout(data, false)) {
-                (Ok(with), Ok(without)) => {
-                    if without.rank() < with.rank() {
-                        without
-                    } else {
-                        with
-                    }
-                }
-                (Ok(with), Err(_)) => with,
-                (Err(_), Ok(without)) => without,
-                (Err(with), Err(without)) => {
-                    return Err(if without.offset > with.offset {
-                        without
-                    } else {
-                        with
-                    })
+        (None, SmscMode::Auto) => match (layout(data, true), layout(data, false)) {
+            (Ok(with), Ok(without)) => {
+                if without.rank() < with.rank() {
+                    without
+                } else {
+                    with
                 }
             }
-        }
+            (Ok(with), Err(_)) => with,
+            (Err(_), Ok(without)) => without,
+            (Err(with), Err(without)) => {
+                return Err(if without.offset > with.offset {
+                    without
+                } else {
+                    with
+                })
+            }
+        },
     };
     build(data, layout)
 }
@@ -128,7 +130,11 @@ struct UserData {
 /// The user data after the header.
 enum Body {
     /// Packed GSM 7-bit: `count` septets from octet `start` after `fill` bits.
-    Septets { start: usize, fill: u8, count: usize },
+    Septets {
+        start: usize,
+        fill: u8,
+        count: usize,
+    },
     /// Octets `start..end`.
     Octets { start: usize, end: usize },
 }
@@ -506,3 +512,7 @@ fn build(data: &[u8], layout: Layout) -> Result<Sms, CodecError> {
     }
     Ok(sms)
 }
+
+#[cfg(test)]
+#[path = "tpdu_tests.rs"]
+mod tests;

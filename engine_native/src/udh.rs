@@ -122,7 +122,13 @@ mod tests {
         // pm_de_multipart_1: 00 03 19 02 01.
         let h = parse(&[0x00, 0x03, 0x19, 0x02, 0x01], 1).unwrap();
         assert_eq!(h.concat, concat(0x19, 8, 2, 1));
-        assert_eq!(h.elements, [UdhElement { iei: 0, data: vec![0x19, 0x02, 0x01] }]);
+        assert_eq!(
+            h.elements,
+            [UdhElement {
+                iei: 0,
+                data: vec![0x19, 0x02, 0x01]
+            }]
+        );
         // np_concat16_a1: 08 04 1234 02 01.
         let h = parse(&[0x08, 0x04, 0x12, 0x34, 0x02, 0x01], 1).unwrap();
         assert_eq!(h.concat, concat(0x1234, 16, 2, 1));
@@ -152,7 +158,11 @@ mod tests {
         let h = parse(&[0x00, 0x02, 0x07, 0x01], 1).unwrap();
         assert!(h.invalid_concat && h.concat.is_none());
         // An invalid repeat does not erase an earlier valid element.
-        let h = parse(&[0x00, 0x03, 0x07, 0x02, 0x01, 0x00, 0x03, 0x07, 0x00, 0x01], 1).unwrap();
+        let h = parse(
+            &[0x00, 0x03, 0x07, 0x02, 0x01, 0x00, 0x03, 0x07, 0x00, 0x01],
+            1,
+        )
+        .unwrap();
         assert_eq!(h.concat, concat(7, 8, 2, 1));
         assert!(h.invalid_concat);
     }
@@ -160,7 +170,10 @@ mod tests {
     #[test]
     fn repeated_element_last_wins() {
         let h = parse(
-            &[0x00, 0x03, 0x07, 0x02, 0x01, 0x08, 0x04, 0x01, 0x00, 0x03, 0x03, 0x24, 0x01, 0x01, 0x24, 0x01, 0x02],
+            &[
+                0x00, 0x03, 0x07, 0x02, 0x01, 0x08, 0x04, 0x01, 0x00, 0x03, 0x03, 0x24, 0x01, 0x01,
+                0x24, 0x01, 0x02,
+            ],
             1,
         )
         .unwrap();
@@ -172,7 +185,13 @@ mod tests {
     #[test]
     fn application_ports() {
         // aosp_wap_push_1: 05 04 0B84 23F0 -> (2948, 9200).
-        let h = parse(&[0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0, 0x00, 0x03, 0x2A, 0x02, 0x01], 1).unwrap();
+        let h = parse(
+            &[
+                0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0, 0x00, 0x03, 0x2A, 0x02, 0x01,
+            ],
+            1,
+        )
+        .unwrap();
         assert_eq!(h.ports, Some((2948, 9200)));
         assert_eq!(h.concat, concat(42, 8, 2, 1));
         let h = parse(&[0x04, 0x02, 0xE2, 0x11], 1).unwrap();
@@ -200,8 +219,14 @@ mod tests {
         assert_eq!(
             h.elements,
             [
-                UdhElement { iei: 0x0A, data: vec![0x00, 0x04, 0x10] },
-                UdhElement { iei: 0x70, data: vec![] },
+                UdhElement {
+                    iei: 0x0A,
+                    data: vec![0x00, 0x04, 0x10]
+                },
+                UdhElement {
+                    iei: 0x70,
+                    data: vec![]
+                },
             ]
         );
     }

@@ -9,9 +9,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pdu_builder as build
 import pytest
 
-import pdu_builder as build
 from engine import codec
 
 SENT_AT = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)

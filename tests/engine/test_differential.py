@@ -22,13 +22,13 @@ at 2068.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
+import pdu_builder as build
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pdu_builder as build
 from engine import codec
 
 gsmmodem_pdu = pytest.importorskip("gsmmodem.pdu", reason="python-gsmmodem-new is a dev dependency")
@@ -87,7 +87,7 @@ def test_ucs2_bmp_agrees_with_peer(text: str, sender: str, when: datetime) -> No
     assert ours.sent_at == theirs["time"]
 
 
-WHEN = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+WHEN = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def test_bug1_peer_drops_first_character_when_fill_bits_are_zero() -> None:

@@ -84,6 +84,7 @@ const WORDS: &[(&str, Kind, Bound, bool)] = &[
     ("card", Negative, Both, false), ("flight", Negative, Both, false), ("parcel", Negative, Both, false),
     ("package", Negative, Both, false), ("shipment", Negative, Both, false), ("serial", Negative, Both, false),
     ("balance", Negative, Both, false), ("amount", Negative, Both, false), ("total", Negative, Both, false),
+    ("check-in code", Negative, Both, false), ("booking code", Negative, Both, false),
     ("room", Negative, Both, false), ("seat", Negative, Both, false), ("policy", Negative, Both, false),
     ("claim", Negative, Both, false), ("case", Negative, Both, false), ("pnr", Negative, Both, false),
     ("account", SoftNegative, Both, false), ("a/c", SoftNegative, Both, false), ("acct", SoftNegative, Both, false),

@@ -68,6 +68,7 @@ pub fn extract(text: &str) -> Option<Otp> {
     }
     let labels = find_labels(&normalized);
     let context = Context {
+        chars,
         labels: &labels,
         commercial: labels
             .iter()
@@ -119,6 +120,7 @@ fn has_retriever_marks(chars: &[Ch]) -> bool {
 }
 
 struct Context<'a> {
+    chars: &'a [Ch],
     labels: &'a [Label],
     /// Prices, discounts, coupons: generic words like "code" are then promo codes.
     commercial: bool,
@@ -155,6 +157,12 @@ fn is_year(candidate: &Candidate) -> bool {
 }
 
 impl Context<'_> {
+    fn has_digit(&self, from: usize, to: usize) -> bool {
+        self.chars
+            .get(from..to)
+            .is_some_and(|s| s.iter().any(|ch| ch.c.is_ascii_digit()))
+    }
+
     fn score(&self, candidate: &Candidate) -> f32 {
         let lead = candidate.lead;
         let end = candidate.end;
@@ -168,7 +176,8 @@ impl Context<'_> {
             if gap > REACH {
                 break;
             }
-            let nearest = n == 0;
+            // a label describes the first number after it: "order #88213 is 093786"
+            let nearest = n == 0 && !self.has_digit(label.end as usize, lead);
             match label.kind {
                 Kind::Strong => context = context.max(decay(gap)),
                 Kind::Weak if !self.commercial && gap <= 30 => {
