@@ -57,14 +57,17 @@ def load(path: Path) -> Iterator[tuple[bool, str]]:
                 yield label.strip().upper() == "OTP", text
 
 
+def _septet_finder(texts: list[str]) -> list[bool]:
+    return [otp is not None for otp in extract_many(texts)]
+
+
 def evaluate(path: Path, finder: Callable[[list[str]], list[bool]] | None = None) -> Result:
     """Score ``finder`` (default: Septet's ``extract_many``) on the corpus at ``path``."""
     messages = list(load(path))
     texts = [text for _, text in messages]
     if finder is None:
-        found = [otp is not None for otp in extract_many(texts)]
-    else:
-        found = finder(texts)
+        finder = _septet_finder
+    found = finder(texts)
     true_positives = 0
     false_positives: list[str] = []
     false_negatives: list[str] = []

@@ -20,9 +20,9 @@ The :attr:`Otp.code` is what a person types: digits of any script (full-width,
 Arabic-Indic, Thai...) as ASCII digits, group separators and letter prefixes dropped,
 letters kept with their case. :attr:`Otp.start` and :attr:`Otp.end` are ``str``
 indices into the text that was passed in, so ``text[otp.start:otp.end]`` is the code as
-written (``318-502``, ``１２３４５６``). :attr:`Otp.confidence` runs from 0 to 1: how
-strongly the context says this is a code (about 0.9 next to a specific code word,
-about 0.5 for a bare "enter 1234"); codes scoring under 0.45 are not reported.
+written (``318-502``, or full-width digits as they were). :attr:`Otp.confidence` runs
+from 0 to 1: how strongly the context says this is a code (about 0.9 next to a specific
+code word, about 0.5 for a bare "enter 1234"); codes scoring under 0.45 are not reported.
 
 ::
 

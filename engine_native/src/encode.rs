@@ -213,7 +213,7 @@ impl Payload {
         let len = self.len();
         let single_header = if shift_len == 0 { 0 } else { 1 + shift_len };
         if len <= self.capacity(single_header) {
-            return vec![0..len];
+            return std::iter::once(0..len).collect();
         }
         let capacity = self.capacity(1 + shift_len + concat_len);
         let mut chunks = Vec::with_capacity(len / capacity + 1);

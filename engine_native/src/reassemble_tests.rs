@@ -49,7 +49,10 @@ fn any_order_and_duplicates_keep_the_first() {
     let message = join(&[&c, &b, &a, &b_again, &c]);
     assert_eq!(message.text.as_deref(), Some("one two three"));
     assert_eq!((message.total, message.duplicates), (3, 2));
-    assert_eq!((message.present.as_slice(), message.missing.as_slice()), (&[1, 2, 3][..], &[][..]));
+    assert_eq!(
+        (message.present.as_slice(), message.missing.as_slice()),
+        (&[1, 2, 3][..], &[][..])
+    );
     assert!(message.is_complete());
     assert!(message.user_data.is_empty());
 }
@@ -59,7 +62,10 @@ fn gaps_insert_nothing_and_are_listed() {
     let (a, c) = (gsm7(1, 4, "one "), gsm7(3, 4, "three"));
     let message = join(&[&c, &a]);
     assert_eq!(message.text.as_deref(), Some("one three"));
-    assert_eq!((message.present.as_slice(), message.missing.as_slice()), (&[1, 3][..], &[2, 4][..]));
+    assert_eq!(
+        (message.present.as_slice(), message.missing.as_slice()),
+        (&[1, 3][..], &[2, 4][..])
+    );
     assert!(!message.is_complete());
 }
 
@@ -92,7 +98,10 @@ fn a_dangling_escape_before_a_gap_or_a_ucs2_part_is_dropped_and_flagged() {
     let last = part(2, 2, 0x00, &[0x42, ESC]);
     let first = gsm7(1, 2, "A");
     let message = join(&[&first, &last]);
-    assert_eq!((message.text.as_deref(), message.flags), (Some("AB"), flags::TRAILING_ESCAPE));
+    assert_eq!(
+        (message.text.as_deref(), message.flags),
+        (Some("AB"), flags::TRAILING_ESCAPE)
+    );
 }
 
 #[test]
@@ -109,7 +118,10 @@ fn ucs2_runs_join_bytes_so_a_split_surrogate_pair_survives() {
     let a = ucs2(1, 2, &[0x00, 0x41, 0xD8, 0x3D]);
     let b = ucs2(2, 2, &[0xDE, 0x31, 0x00, 0x42]);
     let message = join(&[&b, &a]);
-    assert_eq!((message.text.as_deref(), message.flags), (Some("A\u{1F631}B"), 0));
+    assert_eq!(
+        (message.text.as_deref(), message.flags),
+        (Some("A\u{1F631}B"), 0)
+    );
     // With a gap between the halves, each half is a lone surrogate.
     let c = ucs2(3, 3, &[0xDE, 0x31]);
     let a3 = ucs2(1, 3, &[0x00, 0x41, 0xD8, 0x3D]);
@@ -123,7 +135,10 @@ fn an_odd_ucs2_part_contributes_whole_code_units() {
     let a = ucs2(1, 2, &[0x00, 0x41, 0x00]);
     let b = ucs2(2, 2, &[0x00, 0x42]);
     let message = join(&[&a, &b]);
-    assert_eq!((message.text.as_deref(), message.flags), (Some("AB"), flags::UCS2_ODD_LENGTH));
+    assert_eq!(
+        (message.text.as_deref(), message.flags),
+        (Some("AB"), flags::UCS2_ODD_LENGTH)
+    );
 }
 
 #[test]
@@ -140,7 +155,10 @@ fn a_binary_part_makes_the_message_binary() {
     let a = part(1, 2, 0xF5, &[1, 2, 3]);
     let b = part(2, 2, 0xF5, &[4, 5]);
     let message = join(&[&b, &a]);
-    assert_eq!((message.text, message.user_data.as_slice()), (None, &[1, 2, 3, 4, 5][..]));
+    assert_eq!(
+        (message.text, message.user_data.as_slice()),
+        (None, &[1, 2, 3, 4, 5][..])
+    );
     let compressed = part(2, 2, 0x20, &[9]);
     let message = join(&[&gsm7(1, 2, "x"), &compressed]);
     assert_eq!(message.text, None);
@@ -152,7 +170,11 @@ fn non_text_flags_of_the_parts_are_kept() {
     a.flags = flags::INVALID_TIMESTAMP | flags::TRAILING_ESCAPE;
     let b = gsm7(2, 2, "B");
     let message = join(&[&a, &b]);
-    assert_eq!(message.flags, flags::INVALID_TIMESTAMP, "text flags are recomputed");
+    assert_eq!(
+        message.flags,
+        flags::INVALID_TIMESTAMP,
+        "text flags are recomputed"
+    );
 }
 
 #[test]
@@ -160,14 +182,25 @@ fn a_lone_part_without_concatenation_is_a_one_part_message() {
     let single = template();
     let message = join(&[&single]);
     assert_eq!(message.text.as_deref(), Some("Hi"));
-    assert_eq!((message.total, message.present.as_slice(), message.duplicates), (1, &[1u8][..], 0));
+    assert_eq!(
+        (
+            message.total,
+            message.present.as_slice(),
+            message.duplicates
+        ),
+        (1, &[1u8][..], 0)
+    );
 }
 
 #[test]
 fn errors_name_the_offending_part() {
     let check = |parts: &[&Sms], index: usize| {
         let err = reassemble(parts).unwrap_err();
-        assert_eq!((err.kind, err.offset), (ErrorKind::Reassembly, index), "{err}");
+        assert_eq!(
+            (err.kind, err.offset),
+            (ErrorKind::Reassembly, index),
+            "{err}"
+        );
     };
     check(&[], 0);
     let a = gsm7(1, 2, "A");

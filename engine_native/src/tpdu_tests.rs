@@ -512,3 +512,94 @@ fn alphanumeric_sender_with_escape() {
     let sms = ok(&pdu);
     assert_eq!((sms.address.value.as_str(), sms.address.ton), ("[Bank]", 5));
 }
+
+mod never_panics {
+    //! Pitfall 15: no input can panic the decoder; errors point inside the input.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn modes() -> impl Strategy<Value = SmscMode> {
+        prop_oneof![
+            Just(SmscMode::Auto),
+            Just(SmscMode::Present),
+            Just(SmscMode::Absent)
+        ]
+    }
+
+    fn check(data: &[u8], mode: SmscMode, length: Option<usize>) -> Result<(), TestCaseError> {
+        match decode(data, mode, length) {
+            Ok(sms) => {
+                prop_assert!(sms.user_data.len() <= usize::from(sms.udl));
+                if let Some(text) = &sms.text {
+                    prop_assert!(text.len() <= 4 * data.len());
+                }
+            }
+            Err(err) => {
+                prop_assert_eq!(err.kind, ErrorKind::Pdu);
+                prop_assert!(err.offset <= data.len(), "{err} for {} octets", data.len());
+            }
+        }
+        Ok(())
+    }
+
+    /// Valid PDUs of every kind to mutate.
+    fn seeds() -> Vec<Vec<u8>> {
+        [
+            "07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07",
+            "07919730071111F1400B919746121611F10000811170021222230E06080412340201C8329BFD6601",
+            "07914140279510F6440A8111110301003BF56080207130238A3B0B05040B8423F000032A0202362E3130322E3137312E3135302F524E453955304A6D713551414142666C414141414D774141423651414141414100",
+            "0791538375000075061805810531F1019082416500400190824165004000",
+            "0791361907001003B17A0C913619397750320000AD11CD701E340FB3C3F23CC81D0689C3BF",
+            "07914477790706F5440C9144770009103200084250719003614010050003A70202DE31D83DDE31D83DDE31",
+        ]
+        .iter()
+        .map(|h| crate::hex::decode(h).unwrap())
+        .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn random_bytes(
+            data in proptest::collection::vec(any::<u8>(), 0..200),
+            mode in modes(),
+            length in proptest::option::of(0usize..220),
+        ) {
+            check(&data, mode, length)?;
+            check(&data, mode, None)?;
+        }
+
+        #[test]
+        fn mutated_valid_pdus(
+            seed in 0usize..6,
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+            cut in any::<prop::sample::Index>(),
+            mode in modes(),
+        ) {
+            let mut data = seeds()[seed].clone();
+            for (at, value) in &edits {
+                let i = at.index(data.len());
+                data[i] = *value;
+            }
+            check(&data, mode, None)?;
+            let cut = cut.index(data.len() + 1);
+            check(&data[..cut], mode, None)?;
+            check(&data[..cut], mode, Some(cut))?;
+        }
+
+        #[test]
+        fn random_text(text in "[0-9A-Fa-f \r\nxé]{0,120}", mode in modes()) {
+            match decode_hex(&text, mode, None) {
+                Ok(_) => {}
+                Err(err) => {
+                    prop_assert!(matches!(err.kind, ErrorKind::Hex | ErrorKind::Pdu));
+                    if err.kind == ErrorKind::Hex {
+                        prop_assert!(err.offset <= text.chars().count());
+                    }
+                }
+            }
+        }
+    }
+}
