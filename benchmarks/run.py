@@ -16,6 +16,7 @@ import tempfile
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -45,6 +46,42 @@ def _row_name(bench: dict[str, object]) -> str:
     return name.removeprefix("test_").replace("_", " ")
 
 
+def _median_per_item(benches: list[dict[str, Any]], name: str) -> float | None:
+    for bench in benches:
+        if bench["name"] == name:
+            items = int((bench.get("extra_info") or {}).get("items", 1))
+            return float(bench["stats"]["median"]) / items
+    return None
+
+
+def targets(benches: list[dict[str, Any]]) -> list[str]:
+    """The issue's targets, checked against this run's medians."""
+    rows = ["| target | measured | met |", "|---|---|---|"]
+
+    def ratio_row(case: str, peer: str, want: float) -> None:
+        ours = _median_per_item(benches, f"septet decode {case}")
+        theirs = _median_per_item(benches, f"{peer} decode {case}")
+        if ours and theirs:
+            got = theirs / ours
+            met = "yes" if got >= want else "no"
+            rows.append(f"| {case}: at least {want:.0f}x faster than {peer} | {got:.0f}x | {met} |")
+
+    def time_row(label: str, name: str, limit: float) -> None:
+        got = _median_per_item(benches, name)
+        if got is not None:
+            met = "yes" if got < limit else "no"
+            rows.append(f"| {label} under {_fmt_time(limit)} | {_fmt_time(got)} | {met} |")
+
+    for case in ("gsm7-160", "ucs2-70"):
+        ratio_row(case, "smspdudecoder", 100)
+        ratio_row(case, "python_gsmmodem_new", 20)
+    for case in ("gsm7-160", "ucs2-70"):
+        time_row(f"batch decode {case}, per PDU,", f"septet batch of 1000 {case}", 1e-6)
+    time_row("code extraction, per message,", "test_septet_extract", 3e-6)
+    time_row("code extraction in a batch, per message,", "test_septet_extract_many_1000", 3e-6)
+    return rows
+
+
 def render(data: dict[str, object], command: str) -> str:
     benches = data["benchmarks"]
     assert isinstance(benches, list)
@@ -65,7 +102,11 @@ def render(data: dict[str, object], command: str) -> str:
         "",
         "Times are per call (median over pytest-benchmark rounds). The last column is the row's",
         "median divided by Septet's fastest row in the same group: how many times slower it is.",
-        "Batch rows decode 1000 PDUs per call; the per-PDU column divides by 1000.",
+        "Batch rows decode 1000 PDUs per call; the per-item column divides by the items per call.",
+        "",
+        "## Targets",
+        "",
+        *targets(benches),
         "",
     ]
     for group in sorted(groups):

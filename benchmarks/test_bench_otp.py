@@ -34,18 +34,21 @@ def _naive(text: str) -> str | None:
 
 @pytest.mark.benchmark(group="otp")
 def test_septet_extract(benchmark: BenchmarkFixture) -> None:
+    benchmark.extra_info["items"] = len(MESSAGES)
     found = benchmark(lambda: [extract(text) for text in MESSAGES])
     assert [o.code if o else None for o in found] == ["482913", "551234", "660143", "7731", None]
 
 
 @pytest.mark.benchmark(group="otp")
 def test_septet_extract_many_1000(benchmark: BenchmarkFixture) -> None:
+    benchmark.extra_info["items"] = len(BATCH)
     found = benchmark(extract_many, BATCH)
     assert len(found) == 1000
 
 
 @pytest.mark.benchmark(group="otp")
 def test_plain_regex(benchmark: BenchmarkFixture) -> None:
+    benchmark.extra_info["items"] = len(MESSAGES)
     found = benchmark(lambda: [_naive(text) for text in MESSAGES])
     assert found[0] == "482913"
 
@@ -53,6 +56,7 @@ def test_plain_regex(benchmark: BenchmarkFixture) -> None:
 @pytest.mark.benchmark(group="otp")
 def test_otp_message_extractor(benchmark: BenchmarkFixture) -> None:
     peer = pytest.importorskip("otp_message_extractor")
+    benchmark.extra_info["items"] = len(MESSAGES)
     found = benchmark(lambda: [peer.extract_otp(text) for text in MESSAGES])
     assert found[0] is not None
     assert found[0]["code"] == "482913"

@@ -6,6 +6,34 @@ from typing import Literal, final, overload
 
 from engine.errors import CodecError
 
+__all__ = [
+    "Address",
+    "Concat",
+    "Mwi",
+    "Otp",
+    "Reassembled",
+    "Sms",
+    "UdhElement",
+    "constant_time_eq",
+    "decode_pdu",
+    "decode_pdus",
+    "ed25519_verify",
+    "extract_otp",
+    "extract_otp_many",
+    "gsm7_decode",
+    "gsm7_encode",
+    "gsm7_septet_count",
+    "hmac_digest",
+    "md5_digest",
+    "reassemble",
+    "ucs2_decode",
+    "ucs2_encode",
+    "webhook_secret_decode",
+    "webhook_secret_encode",
+    "webhook_sign",
+    "webhook_verify",
+]
+
 # --- gsm7 ---
 
 def gsm7_encode(
@@ -25,7 +53,9 @@ def gsm7_decode(
     septets: int | None = None,
     fill_bits: int = 0,
 ) -> str: ...
-def gsm7_septet_count(text: str, *, locking_shift: int = 0, single_shift: int = 0) -> int | None: ...
+def gsm7_septet_count(
+    text: str, *, locking_shift: int = 0, single_shift: int = 0
+) -> int | None: ...
 def ucs2_decode(data: bytes, *, strict: bool = True) -> str: ...
 def ucs2_encode(text: str) -> bytes: ...
 

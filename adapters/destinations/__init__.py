@@ -1,1 +1,1 @@
-"""Built-in destination adapters; each registers under the ``septet.destinations`` entry-point group."""
+"""Built-in destination adapters, registered under the ``septet.destinations`` entry points."""

@@ -102,7 +102,9 @@ fn value(toa: u8, digits: &[u8], semi_octets: usize) -> Address {
             value.push('+');
         }
         for i in 0..semi_octets {
-            let octet = digits[i / 2];
+            let Some(&octet) = digits.get(i / 2) else {
+                break;
+            };
             let nibble = if i % 2 == 0 { octet & 0x0F } else { octet >> 4 };
             // The filler F is not a digit; skip it wherever it appears.
             if let Some(&c) = DIGITS.get(usize::from(nibble)) {

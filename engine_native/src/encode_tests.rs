@@ -286,6 +286,8 @@ fn round_trip(
         .map(|pdu| decode(pdu, SmscMode::Auto, None).unwrap())
         .collect();
     for part in &parts {
+        let numbered_smsc = options.smsc.as_ref().is_some_and(|s| !s.is_empty());
+        prop_assert_eq!(part.smsc.is_some(), numbered_smsc);
         prop_assert!(part.user_data.len() <= 160);
         prop_assert_eq!(part.flags & !(flags::UCS2_LONE_SURROGATE), 0);
     }
@@ -304,11 +306,14 @@ proptest! {
         indices in proptest::collection::vec(any::<prop::sample::Index>(), 0..500),
         reference in any::<u16>(),
         reference_16bit in any::<bool>(),
+        with_smsc in any::<bool>(),
         seed in any::<u64>(),
     ) {
         let chars = gsm7_chars();
         let text: String = indices.iter().map(|i| *i.get(&chars)).collect();
-        let options = DeliverOptions { reference_16bit, ..DeliverOptions::default() };
+        // With an SMSC block or without: automatic detection must tell.
+        let smsc = with_smsc.then(|| "+31624000000".to_string());
+        let options = DeliverOptions { reference_16bit, smsc, ..DeliverOptions::default() };
         round_trip(&text, &options, reference, seed)?;
     }
 
@@ -318,9 +323,12 @@ proptest! {
         reference in any::<u16>(),
         split_surrogates in any::<bool>(),
         force_ucs2 in any::<bool>(),
+        smsc_choice in 0u8..3,
         seed in any::<u64>(),
     ) {
-        let options = DeliverOptions { split_surrogates, force_ucs2, ..DeliverOptions::default() };
+        // No SMSC block, an empty one (`00`, also a DELIVER first octet), or a number.
+        let smsc = [None, Some(String::new()), Some("+447785016005".to_string())][usize::from(smsc_choice)].clone();
+        let options = DeliverOptions { split_surrogates, force_ucs2, smsc, ..DeliverOptions::default() };
         round_trip(&text, &options, reference, seed)?;
     }
 
