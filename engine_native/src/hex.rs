@@ -44,19 +44,25 @@ pub fn decode_into(text: &str, out: &mut Vec<u8>) -> Result<(), CodecError> {
     out.clear();
     let start = text.len() - text.trim_start().len();
     let digits = text.trim().as_bytes();
-    out.reserve(digits.len() / 2);
-    let mut pairs = digits.chunks_exact(2);
-    for (index, pair) in pairs.by_ref().enumerate() {
+    // Valid nibbles are below 16 and INVALID has its high bits set, so OR-ing
+    // every looked-up value tells in one test at the end whether any digit was
+    // bad; the loop itself has no branch and `extend` needs no capacity checks.
+    let mut seen = 0u8;
+    out.extend(digits.chunks_exact(2).map(|pair| {
         let high = NIBBLE[usize::from(pair[0])];
         let low = NIBBLE[usize::from(pair[1])];
-        if high == INVALID || low == INVALID {
-            let at = 2 * index + usize::from(high != INVALID);
-            return Err(bad_digit(text, start + at));
-        }
-        out.push(high << 4 | low);
+        seen |= high | low;
+        high << 4 | low
+    }));
+    if seen & 0xF0 != 0 {
+        let at = digits
+            .iter()
+            .position(|&d| NIBBLE[usize::from(d)] == INVALID)
+            .unwrap_or(0);
+        return Err(bad_digit(text, start + at));
     }
-    if let [last] = pairs.remainder() {
-        if NIBBLE[usize::from(*last)] == INVALID {
+    if digits.len() % 2 == 1 {
+        if NIBBLE[usize::from(digits[digits.len() - 1])] == INVALID {
             return Err(bad_digit(text, start + digits.len() - 1));
         }
         return Err(CodecError::new(

@@ -701,21 +701,23 @@ mod python {
         }
     }
 
-    /// An input PDU copied out of Python so decoding can run without the GIL.
-    enum PduInput {
-        Bytes(Vec<u8>),
-        Hex(String),
+    /// An input PDU, borrowed from an immutable Python `str` or `bytes` (the
+    /// caller keeps the objects alive) or copied from any other buffer, so that
+    /// decoding can run without the GIL.
+    enum PduInput<'a> {
+        Bytes(std::borrow::Cow<'a, [u8]>),
+        Hex(&'a str),
     }
 
-    impl PduInput {
-        fn extract(item: &Bound<'_, PyAny>) -> PyResult<Self> {
+    impl<'a> PduInput<'a> {
+        fn borrow(item: &'a Bound<'_, PyAny>) -> PyResult<Self> {
             if let Ok(s) = item.cast::<PyString>() {
-                return Ok(Self::Hex(s.to_str()?.to_owned()));
+                return Ok(Self::Hex(s.to_str()?));
             }
             if let Ok(b) = item.cast::<PyBytes>() {
-                return Ok(Self::Bytes(b.as_bytes().to_vec()));
+                return Ok(Self::Bytes(b.as_bytes().into()));
             }
-            // bytearray, memoryview and other buffers.
+            // bytearray, memoryview and other buffers are mutable: copy them.
             let data: Vec<u8> = item.extract().map_err(|_| {
                 pyo3::exceptions::PyTypeError::new_err(format!(
                     "a PDU is bytes or a hex str, not {}",
@@ -724,13 +726,22 @@ mod python {
                         .map_or_else(|_| "?".into(), |n| n.to_string())
                 ))
             })?;
-            Ok(Self::Bytes(data))
+            Ok(Self::Bytes(data.into()))
         }
 
-        fn decode(&self, mode: SmscMode, tpdu_length: Option<usize>) -> Result<Sms, CodecError> {
+        /// Decode, reusing `scratch` for the bytes of hex input.
+        fn decode(
+            &self,
+            mode: SmscMode,
+            tpdu_length: Option<usize>,
+            scratch: &mut Vec<u8>,
+        ) -> Result<Sms, CodecError> {
             match self {
                 Self::Bytes(b) => tpdu::decode(b, mode, tpdu_length),
-                Self::Hex(h) => tpdu::decode_hex(h, mode, tpdu_length),
+                Self::Hex(h) => {
+                    crate::hex::decode_into(h, scratch)?;
+                    tpdu::decode(scratch, mode, tpdu_length)
+                }
             }
         }
     }
@@ -750,7 +761,7 @@ mod python {
         } else if let Ok(b) = data.cast::<PyBytes>() {
             tpdu::decode(b.as_bytes(), mode, tpdu_length)
         } else {
-            PduInput::extract(data)?.decode(mode, tpdu_length)
+            PduInput::borrow(data)?.decode(mode, tpdu_length, &mut Vec::new())
         };
         result
             .map(|inner| PySms { inner })
@@ -775,13 +786,19 @@ mod python {
                 )))
             }
         };
-        let inputs = items
-            .try_iter()?
-            .map(|item| PduInput::extract(&item?))
+        let held = items.try_iter()?.collect::<PyResult<Vec<_>>>()?;
+        let inputs = held
+            .iter()
+            .map(PduInput::borrow)
             .collect::<PyResult<Vec<_>>>()?;
         let mode = smsc_mode(smsc);
-        let decoded: Vec<Result<Sms, CodecError>> =
-            py.detach(|| inputs.iter().map(|i| i.decode(mode, None)).collect());
+        let decoded: Vec<Result<Sms, CodecError>> = py.detach(|| {
+            let mut scratch = Vec::new();
+            inputs
+                .iter()
+                .map(|i| i.decode(mode, None, &mut scratch))
+                .collect()
+        });
         let mut out = Vec::with_capacity(decoded.len());
         for (index, result) in decoded.into_iter().enumerate() {
             match result {
