@@ -65,24 +65,32 @@ pub fn decode(data: &[u8], smsc: SmscMode, tpdu_length: Option<usize>) -> Result
         (Some(length), _) => layout_for_length(data, smsc, length)?,
         (None, SmscMode::Present) => layout(data, true)?,
         (None, SmscMode::Absent) => layout(data, false)?,
-        (None, SmscMode::Auto) => match (layout(data, true), layout(data, false)) {
-            (Ok(with), Ok(without)) => {
-                if without.rank() < with.rank() {
-                    without
-                } else {
-                    with
-                }
+        (None, SmscMode::Auto) => {
+            let with = layout(data, true);
+            match with {
+                // The SMSC reading wins ties, so when it is as plausible as a reading
+                // can be, the bare-TPDU reading cannot beat it: don't lay it out.
+                Ok(with) if with.rank() == (false, 0) => with,
+                with => match (with, layout(data, false)) {
+                    (Ok(with), Ok(without)) => {
+                        if without.rank() < with.rank() {
+                            without
+                        } else {
+                            with
+                        }
+                    }
+                    (Ok(with), Err(_)) => with,
+                    (Err(_), Ok(without)) => without,
+                    (Err(with), Err(without)) => {
+                        return Err(if without.offset > with.offset {
+                            without
+                        } else {
+                            with
+                        })
+                    }
+                },
             }
-            (Ok(with), Err(_)) => with,
-            (Err(_), Ok(without)) => without,
-            (Err(with), Err(without)) => {
-                return Err(if without.offset > with.offset {
-                    without
-                } else {
-                    with
-                })
-            }
-        },
+        }
     };
     build(data, layout)
 }

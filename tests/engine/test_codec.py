@@ -327,3 +327,33 @@ def test_random_batches_never_crash(items: list[bytes]) -> None:
     for index, result in enumerate(results):
         if isinstance(result, CodecError):
             assert result.index == index
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "plain ascii",
+        "café ÿ",
+        "Ωμέγα ā",
+        "код 1234",
+        "验证码 660143",
+        "🔐 1234 é",
+        "\x00\x7f\x80",
+    ],
+)
+def test_text_of_every_width_comes_back_exactly(text: str) -> None:
+    # Python stores str as 1-, 2- or 4-byte code units; each width is built separately.
+    sms = codec.decode_pdu(
+        build.deliver(sender="Bank", sent_at=SENT_AT, ucs2=text.encode("utf-16-be"))
+    )
+    assert sms.text == text
+    assert type(sms.text) is str
+    parts = build.concatenated(
+        sender="Bank",
+        sent_at=SENT_AT,
+        chunks=[text.encode("utf-16-be")] * 2,
+        ucs2=True,
+        reference=1,
+    )
+    assert codec.reassemble(codec.decode_pdus(parts)).text == text * 2
