@@ -18,6 +18,7 @@ __all__ = [
     "decode_pdu",
     "decode_pdus",
     "ed25519_verify",
+    "encode_deliver",
     "extract_otp",
     "extract_otp_many",
     "gsm7_decode",
@@ -229,6 +230,20 @@ def decode_pdus(
     errors: Literal["return"],
 ) -> list[Sms | CodecError]: ...
 def reassemble(parts: Iterable[Sms]) -> Reassembled: ...
+def encode_deliver(
+    text: str,
+    *,
+    sender: str,
+    sent_at: tuple[int, int, int, int, int, int, int],
+    reference: int,
+    smsc: str | None,
+    locking_shift: int,
+    single_shift: int,
+    force_ucs2: bool,
+    reference_16bit: bool,
+    pid: int,
+    message_class: int | None,
+) -> list[bytes]: ...
 
 # --- signing ---
 

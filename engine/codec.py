@@ -6,6 +6,8 @@ The work happens in Septet's native core; this module is its typed public face.
   (3GPP TS 23.040) from bytes or hex, with or without the SMSC address block that
   modems print in PDU mode (``+CMT``, ``+CMGR``, ``+CMGL``).
 * :func:`decode_pdus` decodes a batch in one call, without holding the GIL.
+* :func:`encode_deliver` builds the SMS-DELIVER TPDUs of a text, split into
+  concatenated parts when it needs more than one: what a network hands a phone.
 * :func:`reassemble` joins the parts of a concatenated message: any order, duplicates
   ignored, mixed GSM-7 and UCS-2 parts, emoji split across parts kept whole.
 * :func:`gsm7_encode` / :func:`gsm7_decode` convert text to and from GSM 7-bit septets
@@ -19,6 +21,7 @@ timestamp, an odd UCS-2 length, trailing octets) are reported in :attr:`Sms.flag
 
 from __future__ import annotations
 
+from ._encode import encode_deliver
 from ._gsm7 import (
     NATIONAL_LANGUAGES,
     gsm7_decode,
@@ -49,6 +52,7 @@ __all__ = [
     "UdhElement",
     "decode_pdu",
     "decode_pdus",
+    "encode_deliver",
     "gsm7_decode",
     "gsm7_encode",
     "gsm7_septet_count",

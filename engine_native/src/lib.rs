@@ -897,6 +897,52 @@ mod python {
         })
     }
 
+    /// Build the SMS-DELIVER TPDUs that carry `text` (the face is `engine.codec.encode_deliver`).
+    #[pyfunction]
+    #[pyo3(signature = (
+        text, *, sender, sent_at, reference, smsc, locking_shift, single_shift,
+        force_ucs2, reference_16bit, pid, message_class
+    ))]
+    #[allow(clippy::too_many_arguments)] // a keyword-only API, one argument per option
+    fn encode_deliver<'py>(
+        py: Python<'py>,
+        text: &str,
+        sender: &str,
+        sent_at: (u16, u8, u8, u8, u8, u8, i16),
+        reference: u16,
+        smsc: Option<String>,
+        locking_shift: u8,
+        single_shift: u8,
+        force_ucs2: bool,
+        reference_16bit: bool,
+        pid: u8,
+        message_class: Option<u8>,
+    ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        let (year, month, day, hour, minute, second, offset_minutes) = sent_at;
+        let scts = Timestamp {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            offset_minutes,
+        };
+        let options = crate::encode::DeliverOptions {
+            smsc,
+            locking_shift,
+            single_shift,
+            force_ucs2,
+            reference_16bit,
+            split_surrogates: false,
+            pid,
+            message_class,
+        };
+        let parts = crate::encode::encode_deliver(text, sender, scts, reference, &options)
+            .map_err(|e| codec_error_to_py(py, &e))?;
+        Ok(parts.iter().map(|p| PyBytes::new(py, p)).collect())
+    }
+
     pub(crate) fn register_codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add_class::<PyAddress>()?;
         m.add_class::<PyConcat>()?;
@@ -907,6 +953,7 @@ mod python {
         m.add_function(wrap_pyfunction!(decode_pdu, m)?)?;
         m.add_function(wrap_pyfunction!(decode_pdus, m)?)?;
         m.add_function(wrap_pyfunction!(reassemble_parts, m)?)?;
+        m.add_function(wrap_pyfunction!(encode_deliver, m)?)?;
         Ok(())
     }
     // ===== end codec glue =====
