@@ -132,6 +132,10 @@ def _sms_to_json(sms: codec.Sms) -> dict[str, object]:
         "status": sms.status,
         "udl": sms.udl,
         "udh": [{"iei": e.iei, "data": e.data.hex()} for e in sms.udh],
+        "indications": [
+            {"kind": i.kind, "count": i.count, "store": i.store, "profile": i.profile}
+            for i in sms.indications
+        ],
         "concat": None
         if concat is None
         else {

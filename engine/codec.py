@@ -33,6 +33,7 @@ from ._gsm7 import (
 from ._native import (
     Address,
     Concat,
+    Indication,
     Mwi,
     Reassembled,
     Sms,
@@ -45,6 +46,7 @@ from ._native import (
 __all__ = [
     "Address",
     "Concat",
+    "Indication",
     "Mwi",
     "NATIONAL_LANGUAGES",
     "Reassembled",

@@ -440,12 +440,7 @@ mod python {
         /// `voicemail`, `fax`, `email` or `other`.
         #[getter]
         fn kind(&self) -> &'static str {
-            match self.kind {
-                0 => "voicemail",
-                1 => "fax",
-                2 => "email",
-                _ => "other",
-            }
+            mwi_kind_name(self.kind)
         }
         /// False when the DCS says "discard message" (group 1100).
         #[getter]
@@ -459,6 +454,77 @@ mod python {
                 self.kind(),
                 py_bool(self.store)
             )
+        }
+    }
+
+    /// A special SMS message indication from the user data header (IEI 0x01).
+    #[pyclass(module = "engine._native", name = "Indication", frozen, eq, hash)]
+    #[derive(Clone, PartialEq, Eq, Hash)]
+    pub(crate) struct PyIndication {
+        inner_kind: u8,
+        extended: u8,
+        profile: u8,
+        store: bool,
+        count: u8,
+    }
+
+    impl From<&crate::sms::Indication> for PyIndication {
+        fn from(i: &crate::sms::Indication) -> Self {
+            Self {
+                inner_kind: i.kind,
+                extended: i.extended,
+                profile: i.profile,
+                store: i.store,
+                count: i.count,
+            }
+        }
+    }
+
+    #[pymethods]
+    impl PyIndication {
+        /// `voicemail`, `fax`, `email` or `other` (see `extended`).
+        #[getter]
+        fn kind(&self) -> &'static str {
+            mwi_kind_name(self.inner_kind)
+        }
+        /// The extended message type (bits 4..2); 1 is a video message when `kind` is `other`.
+        #[getter]
+        fn extended(&self) -> u8 {
+            self.extended
+        }
+        /// The subscriber profile (0..=3).
+        #[getter]
+        fn profile(&self) -> u8 {
+            self.profile
+        }
+        /// True when the message is to be stored, false when it only updates the indication.
+        #[getter]
+        fn store(&self) -> bool {
+            self.store
+        }
+        /// Messages waiting: 0 clears the indication, 255 means 255 or more.
+        #[getter]
+        fn count(&self) -> u8 {
+            self.count
+        }
+        fn __repr__(&self) -> String {
+            format!(
+                "Indication(kind={:?}, count={}, store={}, profile={}, extended={})",
+                self.kind(),
+                self.count,
+                py_bool(self.store),
+                self.profile,
+                self.extended
+            )
+        }
+    }
+
+    fn mwi_kind_name(kind: u8) -> &'static str {
+        match kind {
+            0 => "voicemail",
+            1 => "fax",
+            2 => "email",
+            _ => "other",
         }
     }
 
@@ -615,6 +681,11 @@ mod python {
                     data: e.data.clone(),
                 }),
             )
+        }
+        /// Special SMS message indications from the header (IEI 0x01), in order.
+        #[getter]
+        fn indications<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+            PyTuple::new(py, self.inner.indications.iter().map(PyIndication::from))
         }
         #[getter]
         fn concat(&self) -> Option<PyConcat> {
@@ -948,6 +1019,7 @@ mod python {
         m.add_class::<PyConcat>()?;
         m.add_class::<PyUdhElement>()?;
         m.add_class::<PyMwi>()?;
+        m.add_class::<PyIndication>()?;
         m.add_class::<PySms>()?;
         m.add_class::<PyReassembled>()?;
         m.add_function(wrap_pyfunction!(decode_pdu, m)?)?;

@@ -60,6 +60,23 @@ pub struct Mwi {
     pub store: bool,
 }
 
+/// A special SMS message indication from the user data header (IEI 0x01,
+/// TS 23.040 §9.2.3.24.2): how many messages of a kind are waiting. The
+/// element may repeat, one per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Indication {
+    /// Basic type, bits 1..0: 0 voicemail, 1 fax, 2 e-mail, 3 other (see `extended`).
+    pub kind: u8,
+    /// Extended message type, bits 4..2 (meaningful when `kind` is 3; 1 = video).
+    pub extended: u8,
+    /// Multiple subscriber profile, bits 6..5 (0..=3).
+    pub profile: u8,
+    /// Bit 7: store the message (true) or discard it after updating the indication.
+    pub store: bool,
+    /// The number of messages waiting (0 clears the indication; 255 means 255 or more).
+    pub count: u8,
+}
+
 /// The data coding scheme, decoded by coding group (TS 23.038 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dcs {
@@ -181,6 +198,8 @@ pub struct Sms {
     /// TP-UDL as sent (septets for GSM-7, octets otherwise); 0 when absent.
     pub udl: u8,
     pub udh: Vec<UdhElement>,
+    /// Special SMS message indications from IEI 0x01, in header order.
+    pub indications: Vec<Indication>,
     pub concat: Option<Concat>,
     /// (destination, source) application ports from IEI 0x04 or 0x05.
     pub ports: Option<(u16, u16)>,

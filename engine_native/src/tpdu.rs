@@ -452,6 +452,7 @@ fn build(data: &[u8], layout: Layout) -> Result<Sms, CodecError> {
         status: layout.status,
         udl: 0,
         udh: Vec::new(),
+        indications: Vec::new(),
         concat: None,
         ports: None,
         locking_shift: 0,
@@ -481,6 +482,7 @@ fn build(data: &[u8], layout: Layout) -> Result<Sms, CodecError> {
     sms.udl = user_data.udl;
     if let Some(header) = user_data.header {
         sms.udh = header.elements;
+        sms.indications = header.indications;
         sms.concat = header.concat;
         sms.ports = header.ports;
         sms.locking_shift = header.locking_shift;

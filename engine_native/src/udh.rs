@@ -2,16 +2,18 @@
 //! `IEI, IEDL, data` after the UDHL octet.
 //!
 //! Every element is kept raw, in order; the ones the decoder uses are also
-//! interpreted: concatenation (0x00, 0x08), application ports (0x04, 0x05) and
-//! the national language shifts (0x24 single, 0x25 locking). For a repeated
-//! element the last valid occurrence wins. An element that overruns the header
+//! interpreted: special message indications (0x01), concatenation (0x00,
+//! 0x08), application ports (0x04, 0x05) and the national language shifts
+//! (0x24 single, 0x25 locking). Indications may repeat (one per kind) and are
+//! all kept; for any other repeated element the last valid occurrence wins. An element that overruns the header
 //! is an error; a concatenation element with total 0, seq 0 or seq > total (or
 //! the wrong length) is ignored and reported.
 
 use crate::error::CodecError;
-use crate::sms::{Concat, UdhElement};
+use crate::sms::{Concat, Indication, UdhElement};
 
 pub(crate) const IEI_CONCAT_8: u8 = 0x00;
+pub(crate) const IEI_SPECIAL_INDICATION: u8 = 0x01;
 pub(crate) const IEI_PORTS_8: u8 = 0x04;
 pub(crate) const IEI_PORTS_16: u8 = 0x05;
 pub(crate) const IEI_CONCAT_16: u8 = 0x08;
@@ -22,6 +24,8 @@ pub(crate) const IEI_LOCKING_SHIFT: u8 = 0x25;
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Header {
     pub elements: Vec<UdhElement>,
+    /// Special SMS message indications (IEI 0x01); the element may repeat.
+    pub indications: Vec<Indication>,
     pub concat: Option<Concat>,
     pub ports: Option<(u16, u16)>,
     pub locking_shift: u8,
@@ -83,6 +87,13 @@ fn interpret(header: &mut Header, iei: u8, data: &[u8]) {
         (IEI_PORTS_16, &[d1, d2, s1, s2]) => {
             header.ports = Some((u16::from_be_bytes([d1, d2]), u16::from_be_bytes([s1, s2])));
         }
+        (IEI_SPECIAL_INDICATION, &[type_octet, count]) => header.indications.push(Indication {
+            kind: type_octet & 0x03,
+            extended: (type_octet >> 2) & 0x07,
+            profile: (type_octet >> 5) & 0x03,
+            store: type_octet & 0x80 != 0,
+            count,
+        }),
         (IEI_SINGLE_SHIFT, &[nli]) => header.single_shift = nli,
         (IEI_LOCKING_SHIFT, &[nli]) => header.locking_shift = nli,
         _ => {}
@@ -199,6 +210,39 @@ mod tests {
         // A port element of the wrong length is kept raw only.
         let h = parse(&[0x05, 0x02, 0x0B, 0x84], 1).unwrap();
         assert_eq!((h.ports, h.elements.len()), (None, 1));
+    }
+
+    #[test]
+    fn special_message_indications_repeat_and_are_all_kept() {
+        // aosp_cingular_mwi_udh: 01 02 00 02 -> voicemail, discard, 2 waiting.
+        let h = parse(&[0x01, 0x02, 0x00, 0x02], 1).unwrap();
+        assert_eq!(
+            h.indications,
+            [Indication {
+                kind: 0,
+                extended: 0,
+                profile: 0,
+                store: false,
+                count: 2
+            }]
+        );
+        // Store bit, profile 2, extended type 1 (video) with basic type 3; then fax cleared.
+        let h = parse(&[0x01, 0x02, 0xC7, 0x05, 0x01, 0x02, 0x01, 0x00], 1).unwrap();
+        assert_eq!(h.indications.len(), 2);
+        assert_eq!(
+            h.indications[0],
+            Indication {
+                kind: 3,
+                extended: 1,
+                profile: 2,
+                store: true,
+                count: 5
+            }
+        );
+        assert_eq!((h.indications[1].kind, h.indications[1].count), (1, 0));
+        // The wrong length is kept raw only.
+        let h = parse(&[0x01, 0x01, 0x00], 1).unwrap();
+        assert_eq!((h.indications.len(), h.elements.len()), (0, 1));
     }
 
     #[test]

@@ -59,6 +59,9 @@ fn as_json(sms: &Sms) -> Value {
         "alphabet": sms.dcs.alphabet.as_str(),
         "message_class": sms.dcs.message_class,
         "mwi": sms.dcs.mwi.map(|m| json!({"active": m.active, "kind": m.kind, "store": m.store})),
+        "indications": sms.indications.iter().map(|i| json!({
+            "kind": i.kind, "count": i.count, "store": i.store, "profile": i.profile,
+        })).collect::<Vec<_>>(),
         "scts": iso(&sms.scts),
         "discharge_time": iso(&sms.discharge_time),
         "status": sms.status,

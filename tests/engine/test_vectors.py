@@ -81,6 +81,10 @@ FIELDS: dict[str, Any] = {
         if s.mwi is None
         else {"active": s.mwi.active, "kind": MWI_KINDS[s.mwi.kind], "store": s.mwi.store}
     ),
+    "indications": lambda s: [
+        {"kind": MWI_KINDS[i.kind], "count": i.count, "store": i.store, "profile": i.profile}
+        for i in s.indications
+    ],
     "ports": lambda s: None if s.ports is None else list(s.ports),
     "user_data_hex": lambda s: s.user_data.hex().upper(),
     "validity_period": _validity,
