@@ -11,10 +11,17 @@ caller can do about it::
     │   ├── Gsm7Error                    text with no GSM 7-bit code, or septets out of range
     │   └── Ucs2Error                    UTF-16BE with an odd length or a lone surrogate (strict)
     ├── ReassemblyError (ValueError)     parts that do not belong to one message
-    └── SignatureError                   a webhook signature that must not be trusted
-        ├── MalformedSignatureError      a header, key or secret that cannot be parsed
-        ├── SignatureMismatchError       no listed signature matches the payload
-        └── TimestampToleranceError      the signed timestamp is too old or too far in the future
+    ├── SignatureError                   a webhook signature that must not be trusted
+    │   ├── MalformedSignatureError      a header, key or secret that cannot be parsed
+    │   ├── SignatureMismatchError       no listed signature matches the payload
+    │   └── TimestampToleranceError      the signed timestamp is too old or too far in the future
+    ├── ConfigError (ValueError)         invalid configuration; .key names the bad setting
+    ├── PluginError                      a plugin that cannot be loaded or used; names it
+    ├── StoreError                       the inbox cannot be written or read now; retry later
+    ├── EngineClosedError                the engine is shutting down or closed
+    └── DeliveryError                    a destination could not take a message
+        ├── RetryableDeliveryError       try again later (timeouts, 5xx, rate limits)
+        └── PermanentDeliveryError       do not retry (4xx, a target that no longer exists)
 
 Codec errors never mean the input was lost: the caller still holds the bytes and
 decides whether to retry, store them raw or report them.
@@ -24,14 +31,21 @@ from __future__ import annotations
 
 __all__ = [
     "CodecError",
+    "ConfigError",
+    "DeliveryError",
+    "EngineClosedError",
     "Gsm7Error",
     "HexError",
     "MalformedSignatureError",
     "PduError",
+    "PermanentDeliveryError",
+    "PluginError",
     "ReassemblyError",
+    "RetryableDeliveryError",
     "SeptetError",
     "SignatureError",
     "SignatureMismatchError",
+    "StoreError",
     "TimestampToleranceError",
     "Ucs2Error",
 ]
@@ -106,3 +120,42 @@ class SignatureMismatchError(SignatureError):
 
 class TimestampToleranceError(SignatureError):
     """The signed timestamp is outside the allowed tolerance (replay protection)."""
+
+
+class ConfigError(SeptetError, ValueError):
+    """Configuration that cannot be used; ``key`` is the dotted path of the bad setting."""
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        self.key = key
+        super().__init__(f"{key}: {message}" if key else message)
+
+
+class PluginError(SeptetError):
+    """A plugin that cannot be loaded or used; the message names its distribution,
+    version and the reason."""
+
+
+class StoreError(SeptetError):
+    """The inbox cannot be written (or read) right now: a read-only or full disk, a lost
+    database connection. Nothing was acknowledged; retrying later is safe."""
+
+
+class EngineClosedError(SeptetError):
+    """The engine is shutting down or closed; it accepts no new work."""
+
+
+class DeliveryError(SeptetError):
+    """A destination could not take a message."""
+
+
+class RetryableDeliveryError(DeliveryError):
+    """A failure worth retrying: a timeout, a 5xx, a rate limit. ``retry_after`` (seconds)
+    is the destination's own hint, when it gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class PermanentDeliveryError(DeliveryError):
+    """A failure retrying cannot fix: a 4xx, a target that does not exist any more."""

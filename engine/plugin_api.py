@@ -1,0 +1,120 @@
+"""Everything a plugin author imports: the one stable surface for carriers and destinations.
+
+A plugin is a class registered under an entry point of its distribution::
+
+    [project.entry-points."septet.carriers"]
+    mycarrier = "my_package.carrier:MyCarrier"
+
+The entry-point name is the adapter's name in Septet's config. The class declares:
+
+* ``api_version``: the :data:`API_VERSION` it was written for; the engine refuses a
+  plugin whose major version it does not speak, and says so;
+* ``Config``: a frozen msgspec Struct for its settings, validated before anything
+  starts (a bad key is reported with its path);
+* a constructor ``__init__(self, name: str, config: Config)``, where ``name`` is the
+  instance name from the config (one adapter may run several times);
+
+and implements :class:`Carrier` or :class:`Destination`.
+
+A carrier runs inside the engine's nursery. It receives traffic however its network
+delivers it (an HTTP webhook, an SMPP bind, a modem), turns each item into an
+:data:`InboundItem` and awaits ``emit(item)``, which returns only once the item is
+durably committed. Only then may the carrier acknowledge it to the network. If
+``emit`` raises, nothing was stored: the carrier must not acknowledge, so the
+network retries.
+
+A destination delivers one message per call and classifies failures:
+:class:`RetryableDeliveryError` or :class:`PermanentDeliveryError`. The engine owns
+retries, backoff and circuit breakers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import ClassVar, Protocol, runtime_checkable
+
+import msgspec
+import trio
+
+from .errors import (
+    ConfigError,
+    EngineClosedError,
+    PermanentDeliveryError,
+    PluginError,
+    RetryableDeliveryError,
+    StoreError,
+)
+from .model import (
+    InboundItem,
+    InboundPdu,
+    InboundStatus,
+    InboundText,
+    IngestResult,
+    Message,
+    Otp,
+    Segment,
+)
+
+__all__ = [
+    "API_VERSION",
+    "Carrier",
+    "ConfigError",
+    "Destination",
+    "Emit",
+    "EngineClosedError",
+    "InboundItem",
+    "InboundPdu",
+    "InboundStatus",
+    "InboundText",
+    "IngestResult",
+    "Message",
+    "Otp",
+    "PermanentDeliveryError",
+    "PluginError",
+    "RetryableDeliveryError",
+    "Segment",
+    "StoreError",
+]
+
+API_VERSION = 1
+"""The plugin API this engine speaks. A plugin declaring another major version is refused."""
+
+Emit = Callable[[InboundItem], Awaitable[IngestResult]]
+"""Hand one inbound item to the engine; returns once it is durable (then acknowledge)."""
+
+
+@runtime_checkable
+class Carrier(Protocol):
+    """A source of inbound SMS, run by the engine for as long as it runs."""
+
+    api_version: ClassVar[int]
+    Config: ClassVar[type[msgspec.Struct]]
+    name: str
+
+    async def run(
+        self, emit: Emit, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Receive traffic and ``emit`` each item until cancelled.
+
+        Call ``task_status.started()`` once ready to receive (listening, bound,
+        connected), so the engine can report that it is up.
+        """
+        ...
+
+
+@runtime_checkable
+class Destination(Protocol):
+    """Where messages go: a webhook, a chat, a mailbox."""
+
+    api_version: ClassVar[int]
+    Config: ClassVar[type[msgspec.Struct]]
+    name: str
+
+    async def deliver(self, message: Message) -> None:
+        """Deliver one message; raise a :class:`RetryableDeliveryError` or a
+        :class:`PermanentDeliveryError` when it could not be delivered."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections; called once when the engine stops."""
+        ...
