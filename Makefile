@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml Cargo.toml Cargo.lock engine_native/Cargo.toml $(RUST_S
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e plugins/septet-filedrop
 	touch $@
 
 # Decode PDUs (hex, one per line, from ARGS or stdin) until the engine's server lands.

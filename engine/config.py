@@ -8,9 +8,16 @@ path (``store.batch_rows: Expected `int`, got `str```).
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import msgspec
+
+from .errors import ConfigError
 
 __all__ = [
     "CarrierConfig",
@@ -19,7 +26,11 @@ __all__ = [
     "MetricsConfig",
     "ReassemblyConfig",
     "StoreConfig",
+    "dump_default_config",
+    "load_config",
 ]
+
+_ENV_PREFIX = "SEPTET_"
 
 
 class StoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -97,3 +108,147 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     carriers: tuple[CarrierConfig, ...] = ()
     log: LogConfig = msgspec.field(default_factory=LogConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Read the TOML file at ``path`` (defaults only when None), apply environment overrides
+    and validate everything.
+
+    An override is ``SEPTET_<KEY>=value`` with ``__`` between nested keys:
+    ``SEPTET_DATA_DIR=/srv/septet``, ``SEPTET_STORE__BATCH_ROWS=64``. The value is read as
+    a TOML value when it is one (``64``, ``true``, ``[{name = "sb", adapter = "sandbox"}]``)
+    and as a plain string otherwise; a string setting given a value that reads as another
+    type (``SEPTET_TENANT=2024``) keeps the text. ``environ`` defaults to ``os.environ``.
+
+    Raises :class:`ConfigError` whose ``key`` is the dotted path of the bad setting
+    (``store.batch_rows``, ``carriers[0].adapter``) and whose message names the file or
+    the environment variable it came from; a missing or unreadable file, or invalid
+    TOML, is a ConfigError too.
+    """
+    source = "defaults"
+    document: dict[str, Any] = {}
+    if path is not None:
+        source = os.fspath(path)
+        try:
+            with open(path, "rb") as file:
+                document = tomllib.load(file)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {source} does not exist") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {source}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source} is not valid TOML: {exc}") from exc
+    overrides = _environment_overrides(os.environ if environ is None else environ)
+    for variable, (keys, value, _) in overrides.items():
+        _set_nested(document, keys, value, variable)
+    while True:
+        try:
+            return msgspec.convert(document, Config)
+        except msgspec.ValidationError as exc:
+            key, reason = _validation_error_key(exc)
+            culprit = _override_for(key, overrides)
+            if culprit is None:
+                raise ConfigError(f"{reason} (in {source})", key=key) from None
+            keys, value, text = overrides[culprit]
+            if value != text:
+                # The text read as TOML gave the wrong type: try it as the plain string.
+                overrides[culprit] = (keys, text, text)
+                _set_nested(document, keys, text, culprit)
+                continue
+            raise ConfigError(f"{reason} (from {culprit})", key=key) from None
+
+
+def dump_default_config() -> str:
+    """The default configuration as TOML, every setting spelled out (a starting point)."""
+    lines = ["# Septet configuration: every setting at its default.", ""]
+    tables: list[tuple[str, dict[str, Any]]] = []
+    for key, value in msgspec.to_builtins(Config()).items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        elif value is not None and not isinstance(value, list | tuple):
+            lines.append(f"{key} = {_toml_scalar(value)}")
+    for table, values in tables:
+        lines += ["", f"[{table}]"]
+        lines += [f"{k} = {_toml_scalar(v)}" for k, v in values.items() if v is not None]
+    lines += [
+        "",
+        "# One table per carrier instance, for example:",
+        "# [[carriers]]",
+        '# name = "sandbox"',
+        '# adapter = "sandbox"',
+        '# config = { socket = "/run/septet/sandbox.sock", auto_rate = 0.5 }',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+_PATH_SUFFIX = re.compile(r"(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?", re.DOTALL)
+_FIELD_NAMED = re.compile(r"Object (?:contains unknown|missing required) field `(?P<field>[^`]+)`")
+
+
+def _validation_error_key(error: msgspec.ValidationError) -> tuple[str | None, str]:
+    """Split a msgspec validation error into the dotted key it is about and the reason.
+
+    ``Expected `int`, got `str` - at `$.store.batch_rows``` gives ``store.batch_rows``;
+    an unknown or missing field is named in the key (``store.bogus``).
+    """
+    match = _PATH_SUFFIX.fullmatch(str(error))
+    assert match is not None  # the pattern matches any text
+    reason, path = match["reason"], (match["path"] or "").lstrip(".")
+    field = _FIELD_NAMED.match(reason)
+    if field is not None:
+        path = f"{path}.{field['field']}" if path else field["field"]
+    return path or None, reason
+
+
+def _environment_overrides(
+    environ: Mapping[str, str],
+) -> dict[str, tuple[tuple[str, ...], Any, str]]:
+    """``{variable: (keys, value, text)}`` for every ``SEPTET_*`` variable."""
+    overrides: dict[str, tuple[tuple[str, ...], Any, str]] = {}
+    for variable, text in sorted(environ.items()):
+        if not variable.startswith(_ENV_PREFIX) or variable == _ENV_PREFIX:
+            continue
+        keys = tuple(part.lower() for part in variable[len(_ENV_PREFIX) :].split("__"))
+        if not all(keys):
+            raise ConfigError(f"{variable} has an empty key between '__'", key=".".join(keys))
+        try:
+            value: Any = tomllib.loads(f"value = {text}")["value"]
+        except tomllib.TOMLDecodeError:
+            value = text
+        overrides[variable] = (keys, value, text)
+    return overrides
+
+
+def _set_nested(document: dict[str, Any], keys: tuple[str, ...], value: Any, variable: str) -> None:
+    table = document
+    for depth, key in enumerate(keys[:-1]):
+        inner = table.setdefault(key, {})
+        if not isinstance(inner, dict):
+            where = ".".join(keys[: depth + 1])
+            message = f"{variable} sets a key inside a value that is not a table"
+            raise ConfigError(message, key=where)
+        table = inner
+    table[keys[-1]] = value
+
+
+def _override_for(
+    key: str | None, overrides: Mapping[str, tuple[tuple[str, ...], Any, str]]
+) -> str | None:
+    """The environment variable that set ``key`` (or a table holding it), if any."""
+    if key is None:
+        return None
+    for variable, (keys, _, _) in overrides.items():
+        dotted = ".".join(keys)
+        if key == dotted or key.startswith((f"{dotted}.", f"{dotted}[")):
+            return variable
+    return None
+
+
+def _toml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)  # JSON's string escapes are TOML's too
