@@ -1,8 +1,9 @@
 """Run the micro-benchmarks against the peers and write ``benchmarks/RESULTS.md``.
 
 Usage: ``python benchmarks/run.py [pytest args...]`` (``make bench`` does this).
-Every benchmark runs in the same pytest-benchmark session, so the ratios compare
-Septet with its peers on the same machine, in the same run.
+Every micro-benchmark runs in the same pytest-benchmark session, so the ratios compare
+Septet with its peers on the same machine, in the same run; then ``engine_load.py``
+measures the engine end to end and its table is appended.
 """
 
 from __future__ import annotations
@@ -155,7 +156,15 @@ def main(argv: list[str]) -> int:
             print("benchmarks failed; RESULTS.md not written", file=sys.stderr)
             return status or 1
         data = json.loads(out.read_text())
-    RESULTS.write_text(render(data, "make bench") + "\n")
+        engine_table = Path(tmp) / "engine.md"
+        status = subprocess.call(
+            [sys.executable, str(HERE / "engine_load.py"), f"--markdown={engine_table}"], cwd=ROOT
+        )
+        if status != 0:
+            print("engine load benchmark failed; RESULTS.md not written", file=sys.stderr)
+            return status
+        engine_section = engine_table.read_text()
+    RESULTS.write_text(render(data, "make bench") + "\n" + engine_section)
     print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -98,6 +98,8 @@ def _sim_request(args: argparse.Namespace) -> dict[str, Any]:
         request["number"] = args.number
     if args.sender:
         request["sender"] = args.sender
+    elif "text" in request:
+        request["sender"] = "Sandbox"
     if args.carrier_message_id:
         request["carrierMessageId"] = args.carrier_message_id
     if not request.get("preset") and "text" not in request:
@@ -106,7 +108,7 @@ def _sim_request(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_sim_send(args: argparse.Namespace) -> int:
-    from adapters.carriers.sandbox import sandbox_send
+    from adapters.carriers.sandbox import SandboxRequestError, sandbox_send
 
     try:
         config = _config(args)
@@ -115,14 +117,17 @@ def _run_sim_send(args: argparse.Namespace) -> int:
         replies = trio.run(sandbox_send, socket_path, request)
     except SeptetError as error:
         return _fail(sys.stderr, error)
+    except SandboxRequestError as error:
+        for reply in error.results:  # what was committed before the refusal
+            sys.stdout.write(_json.encode(reply).decode() + "\n")
+        sys.stderr.write(f"septet: the sandbox refused the request: {error}\n")
+        return 1
     except OSError as error:
         sys.stderr.write(f"septet: cannot reach the sandbox carrier: {error}\n")
         return 1
-    failed = False
     for reply in replies:
         sys.stdout.write(_json.encode(reply).decode() + "\n")
-        failed = failed or "error" in reply
-    return 1 if failed else 0
+    return 0
 
 
 # --- messages --------------------------------------------------------------------------
@@ -202,7 +207,9 @@ def add_engine_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     send.add_argument("text", nargs="?", help="the message text")
     send.add_argument("--preset", help="a sandbox preset, e.g. otp, multipart-out-of-order")
     send.add_argument("--number", help="the receiving number (E.164)")
-    send.add_argument("--from", dest="sender", help="the sender (number or alphanumeric)")
+    send.add_argument(
+        "--from", dest="sender", help="the sender, a number or alphanumeric (default: Sandbox)"
+    )
     send.add_argument("--id", dest="carrier_message_id", help="the carrier's message id")
     send.add_argument("--socket", help="the sandbox socket (default: from the config)")
     send.set_defaults(handler=_run_sim_send)

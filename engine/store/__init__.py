@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+from ._open import open_store
 from ._protocol import BufferedPart, MessageQuery, PartAdded, Store, Written
+from ._sqlite import SqliteStore, open_sqlite_store
 
-__all__ = ["BufferedPart", "MessageQuery", "PartAdded", "Store", "Written"]
+__all__ = [
+    "BufferedPart",
+    "MessageQuery",
+    "PartAdded",
+    "SqliteStore",
+    "Store",
+    "Written",
+    "open_sqlite_store",
+    "open_store",
+]

@@ -1,0 +1,245 @@
+"""The embedding API: ``async with engine.open(config) as septet``.
+
+::
+
+    async with engine.open(Config(data_dir="./data")) as septet:
+        result = await septet.ingest(InboundText(...))
+        message = await septet.wait_for_code("+447700900123", timeout=30)
+        async for message in septet.watch(number="+447700900123"):
+            ...
+
+The engine runs its configured carriers, each handing items to :meth:`Septet.ingest`,
+which returns only once the item is durable. Leaving the block stops the carriers,
+lets the ingests in flight finish, stops the sweeper, ends every ``watch`` and closes
+the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
+
+import msgspec
+import trio
+
+from ._metrics import EngineMetrics
+from .config import Config
+from .errors import EngineClosedError
+from .model import InboundItem, IngestResult, Message, StatusReport
+from .pipeline import MessageFilter, MessageStream, Pipeline, WatcherHub, run_sweeper
+from .pipeline._normalize import normalize_number, normalize_sender, region_of
+from .pipeline._watchers import HORIZON, id_floor
+from .plugin_api import Carrier, Emit
+from .store import MessageQuery, Store
+
+__all__ = ["Septet", "open"]
+
+
+class Septet:
+    """A running engine; get one from :func:`open`."""
+
+    def __init__(self, config: Config, store: Store) -> None:
+        self.config = config
+        self.metrics = EngineMetrics()
+        """Prometheus metrics; ``metrics.registry``, ``metrics.render()``."""
+        self._store = store
+        self._hub = WatcherHub()
+        self._pipeline = Pipeline(config, store, self.metrics, self._hub.publish)
+
+    async def ingest(self, item: InboundItem) -> IngestResult:
+        """Make ``item`` durable and say what it became; only then may a carrier ack it.
+
+        Raises :class:`~engine.errors.PduError` for a PDU that cannot be decoded,
+        :class:`~engine.errors.StoreError` when the inbox cannot be written, and
+        :class:`~engine.errors.EngineClosedError` once shutdown began: in each case
+        nothing was stored, so the carrier must not acknowledge.
+        """
+        return await self._pipeline.ingest(item)
+
+    def watch(
+        self,
+        *,
+        number: str | None = None,
+        sender: str | None = None,
+        tenant: str | None = None,
+        after: str | None = None,
+    ) -> MessageStream:
+        """Messages as they commit; with ``after`` (a message id), first those stored
+        after it, then live ones, without gaps or repeats.
+
+        A watcher that reads slower than messages arrive never slows ingest: its
+        buffer fills, then it catches up from the store. The iteration ends when the
+        engine stops.
+        """
+        message_filter = self._filter(tenant, number, sender)
+        return MessageStream(self._hub, self._replay, message_filter, after=after)
+
+    async def wait_for_code(
+        self,
+        number: str,
+        *,
+        timeout: float,
+        sender: str | None = None,
+        since: datetime | None = None,
+    ) -> Message:
+        """The first message to ``number`` carrying a one-time code, received at or
+        after ``since`` (default: now, so an old code is never returned), from
+        ``sender`` when given. Raises :class:`TimeoutError` after ``timeout`` seconds.
+        """
+        since = datetime.now(UTC) if since is None else since
+        message_filter = self._filter(None, number, sender)
+        message_filter.since = since
+        message_filter.has_otp = True
+        after = id_floor("msg", since.timestamp() - HORIZON)
+        stream = MessageStream(self._hub, self._replay, message_filter, after=after)
+        with trio.move_on_after(timeout):
+            async with stream:
+                async for message in stream:
+                    if message_filter.matches(message):
+                        return message
+            raise EngineClosedError("the engine stopped while waiting for a code")
+        raise TimeoutError(f"no code for {message_filter.number} within {timeout} s")
+
+    async def messages(
+        self,
+        *,
+        number: str | None = None,
+        sender: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        has_otp: bool | None = None,
+        limit: int = 100,
+        oldest_first: bool = False,
+    ) -> list[Message]:
+        """Stored messages, newest first unless ``oldest_first``; ``after`` and
+        ``before`` are message ids (exclusive), for paging."""
+        found = self._filter(None, number, sender)
+        query = MessageQuery(
+            tenant=self.config.tenant,
+            number=found.number,
+            sender=found.sender,
+            since=since,
+            until=until,
+            after=after,
+            before=before,
+            has_otp=has_otp,
+            limit=limit,
+            oldest_first=oldest_first,
+        )
+        return list(await self._store.list_messages(query))
+
+    async def get(self, message_id: str) -> Message | None:
+        """The message with this id, or None."""
+        return await self._store.get_message(self.config.tenant, message_id)
+
+    async def status_reports(self, message_id: str) -> list[StatusReport]:
+        """The status reports linked to a message, oldest first."""
+        return list(await self._store.status_reports(self.config.tenant, message_id))
+
+    async def raw_payload(self, message_id: str) -> bytes | None:
+        """The carrier payload kept with a message for audit (cut to ``raw_limit_bytes``)."""
+        return await self._store.raw_payload(self.config.tenant, message_id)
+
+    def _filter(self, tenant: str | None, number: str | None, sender: str | None) -> MessageFilter:
+        region = self.config.default_region
+        if number is not None:
+            number = normalize_number(number, region)
+            region = region_of(number) or region
+        if sender is not None:
+            sender, _ = normalize_sender(sender, region)
+        return MessageFilter(tenant=tenant, number=number, sender=sender)
+
+    async def _replay(
+        self, message_filter: MessageFilter, after: str, limit: int
+    ) -> Sequence[Message]:
+        query = MessageQuery(
+            tenant=message_filter.tenant or self.config.tenant,
+            number=message_filter.number,
+            sender=message_filter.sender,
+            since=message_filter.since,
+            has_otp=message_filter.has_otp,
+            after=after,
+            limit=limit,
+            oldest_first=True,
+        )
+        return await self._store.list_messages(query)
+
+    def _emit_for(self, carrier: Carrier) -> Emit:
+        name = carrier.name
+
+        async def emit(item: InboundItem) -> IngestResult:
+            if item.carrier != name:  # messages record the instance they came through
+                item = msgspec.structs.replace(item, carrier=name)
+            return await self._pipeline.ingest(item)
+
+        return emit
+
+
+@asynccontextmanager
+async def open(
+    config: Config | None = None, *, store: Store | None = None
+) -> AsyncIterator[Septet]:
+    """Run an engine: its store (``config.store`` under ``config.data_dir`` unless
+    ``store`` is given), its reassembly sweeper and its configured carriers.
+
+    Carrier configs are validated before anything starts. On exit: carriers stop, the
+    ingests in flight finish, then the store closes.
+    """
+    config = Config() if config is None else config
+    carriers: list[Carrier] = []
+    if config.carriers:
+        from .plugins import load_carriers
+
+        carriers = load_carriers(config.carriers)
+    async with AsyncExitStack() as stack:
+        if store is None:
+            from .store import open_store
+
+            store = await stack.enter_async_context(open_store(config.store, config.data_dir))
+        septet = Septet(config, store)
+        body_error: BaseException | None = None
+        try:
+            async with trio.open_nursery() as services:
+                await services.start(septet._pipeline.batcher.run)
+                async with trio.open_nursery() as workers:
+                    await workers.start(
+                        run_sweeper,
+                        septet._pipeline,
+                        septet.metrics,
+                        config.reassembly.sweep_seconds,
+                    )
+                    async with trio.open_nursery() as carrier_tasks:
+                        for carrier in carriers:
+                            await carrier_tasks.start(carrier.run, septet._emit_for(carrier))
+                        try:
+                            yield septet
+                        except BaseException as error:
+                            body_error = error
+                            raise
+                        finally:
+                            with trio.CancelScope(shield=True):
+                                carrier_tasks.cancel_scope.cancel()
+                                await septet._pipeline.drain()
+                    workers.cancel_scope.cancel()
+                services.cancel_scope.cancel()
+                septet._hub.close()
+        except BaseExceptionGroup as group:
+            # The nurseries wrap what the body raised; the caller should see it as raised.
+            if body_error is not None and _only(group, body_error):
+                raise body_error from None
+            raise
+
+
+def _only(group: BaseExceptionGroup[BaseException], error: BaseException) -> bool:
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        else:
+            leaves.append(current)
+    return leaves == [error]

@@ -1,0 +1,368 @@
+"""The ingest path: decode, normalize, reassemble, dedupe, extract, commit, notify.
+
+``Pipeline.ingest`` returns only once the store has made the item durable, so a carrier
+that acknowledges after ``emit`` returns acknowledges only what is committed. Decoding
+and code extraction of the items waiting together run as one native call (see
+:mod:`._batch`). Each ingest runs shielded from cancellation once started: a caller that
+is cancelled mid-way still gets its item finished (committed, or not at all) before the
+cancellation lands, so a part is never stored without its set being completed and a
+committed message is never hidden from watchers.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from time import perf_counter
+
+import msgspec
+import trio
+
+from .. import codec, otp
+from .._ids import new_id
+from .._metrics import EngineMetrics
+from ..config import Config
+from ..errors import CodecError, EngineClosedError, StoreError
+from ..model import (
+    InboundItem,
+    InboundPdu,
+    InboundStatus,
+    InboundText,
+    IngestResult,
+    Message,
+    Otp,
+    StatusReport,
+)
+from ..store import BufferedPart, Store
+from ._batch import BatchWorker
+from ._normalize import normalize_number, normalize_sender, region_of, sent_time, utc_time
+from ._reassembly import (
+    Draft,
+    bound_raw,
+    decode_inbound_pdus,
+    decode_part,
+    draft_from_pdu,
+    draft_from_set,
+    draft_from_text,
+    encode_part,
+    part_fingerprint,
+    pdu_sender,
+    set_key,
+)
+
+__all__ = ["Pipeline"]
+
+_Prepared = tuple[codec.Sms | CodecError | None, Otp | None]
+_ROUNDED: dict[float, float] = {}
+_RECENT_SETS = 4096
+"""Completed sets remembered, so a late copy of one of their parts is a duplicate."""
+
+
+def _model_otp(found: otp.Otp | None) -> Otp | None:
+    if found is None:
+        return None
+    confidence = _ROUNDED.get(found.confidence)
+    if confidence is None:  # a handful of distinct scores: round each once
+        confidence = _ROUNDED[found.confidence] = round(found.confidence, 4)
+    return Otp(code=found.code, confidence=confidence, origin=found.origin)
+
+
+def prepare_batch(jobs: list[InboundPdu | str]) -> list[_Prepared]:
+    """Decode the PDUs and extract the codes of single-part texts, one native call each."""
+    decoded = iter(decode_inbound_pdus([j for j in jobs if isinstance(j, InboundPdu)]))
+    results: list[_Prepared] = []
+    texts: list[str] = []
+    slots: list[int] = []
+    for job in jobs:
+        sms: codec.Sms | CodecError | None = None
+        if isinstance(job, str):
+            text: str | None = job
+        else:
+            sms = next(decoded)
+            text = None
+            if isinstance(sms, codec.Sms) and sms.kind != "status_report" and sms.concat is None:
+                text = sms.text if sms.encoding != "8bit" else None
+        if text is not None:
+            slots.append(len(results))
+            texts.append(text)
+        results.append((sms, None))
+    if texts:
+        for slot, found in zip(slots, otp.extract_many(texts), strict=True):
+            results[slot] = (results[slot][0], _model_otp(found))
+    return results
+
+
+class Pipeline:
+    """Turns inbound items into committed messages, parts and status reports."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        metrics: EngineMetrics,
+        on_commit: Callable[[Message], None],
+    ) -> None:
+        self._store = store
+        self._metrics = metrics
+        self._on_commit = on_commit
+        self._tenant = config.tenant
+        self._region = config.default_region
+        self._raw_limit = config.raw_limit_bytes
+        self._ttl = timedelta(seconds=config.reassembly.ttl_seconds)
+        self.batcher: BatchWorker[InboundPdu | str, _Prepared] = BatchWorker(prepare_batch)
+        self._closing = False
+        self._in_flight = 0
+        self._drained = trio.Event()
+        self._locks: dict[str, tuple[trio.Lock, list[int]]] = {}
+        self._duplicates: dict[str, int] = {}
+        self._touched: dict[str, int] = {}
+        self._tick = 0
+        self._recent: OrderedDict[str, tuple[Message, frozenset[bytes | str]]] = OrderedDict()
+
+    # --- the entry point ---------------------------------------------------------
+
+    async def ingest(self, item: InboundItem) -> IngestResult:
+        """Make ``item`` durable and say what it became; raises if nothing was stored."""
+        if self._closing:
+            raise EngineClosedError("the engine is shutting down")
+        started = perf_counter()
+        self._in_flight += 1
+        try:
+            with trio.CancelScope(shield=True):
+                result = await self._ingest(item)
+        except CodecError:
+            self._metrics.count_error("pdu")
+            raise
+        except StoreError:
+            self._metrics.count_error("store")
+            raise
+        except EngineClosedError:
+            raise
+        except Exception:
+            self._metrics.count_error("internal")
+            raise
+        finally:
+            self._in_flight -= 1
+            if self._closing and not self._in_flight:
+                self._drained.set()
+        self._metrics.count_ingested(item.carrier, result.outcome, perf_counter() - started)
+        return result
+
+    async def drain(self) -> None:
+        """Refuse new items and wait for those in flight to finish."""
+        self._closing = True
+        if self._in_flight:
+            await self._drained.wait()
+
+    async def _ingest(self, item: InboundItem) -> IngestResult:
+        now = datetime.now(UTC)
+        number = normalize_number(item.number, self._region)
+        if isinstance(item, InboundStatus):
+            return await self._commit_status(item, number, now)
+        region = region_of(number) or self._region
+        received_at = utc_time(item.received_at, now)
+        if isinstance(item, InboundText):
+            sender, kind = normalize_sender(item.sender, region)
+            segment = item.segment
+            if segment is None or segment.total <= 1:
+                draft = draft_from_text(item, number, sender, received_at)
+                _, found = await self.batcher.submit(item.text)
+                return await self._commit(draft, found)
+            key = set_key(
+                "text",
+                item.carrier,
+                number,
+                sender,
+                kind,
+                segment.reference,
+                segment.reference_bits,
+                segment.total,
+            )
+            stored = msgspec.structs.replace(
+                item,
+                number=number,
+                sender=sender,
+                received_at=received_at,
+                raw=bound_raw(item.raw, self._raw_limit),
+            )
+            return await self._add_part(key, segment.seq, segment.total, stored, now)
+        sms, found = await self.batcher.submit(item)
+        if isinstance(sms, CodecError):
+            raise sms
+        assert sms is not None
+        if sms.kind == "status_report":
+            return await self._commit_status(_status_of_pdu(item, sms), number, now)
+        concat = sms.concat
+        if concat is None:
+            return await self._commit(draft_from_pdu(item, sms, number, region, received_at), found)
+        sender, kind = pdu_sender(sms, region)
+        key = set_key(
+            "pdu",
+            item.carrier,
+            number,
+            sender,
+            kind,
+            concat.reference,
+            concat.reference_bits,
+            concat.total,
+        )
+        stored_pdu = msgspec.structs.replace(item, number=number, received_at=received_at)
+        return await self._add_part(key, concat.seq, concat.total, stored_pdu, now)
+
+    # --- commits -----------------------------------------------------------------
+
+    async def _commit(self, draft: Draft, found: Otp | None) -> IngestResult:
+        message = draft.finish(new_id("msg"), self._tenant, found)
+        written = await self._store.commit_message(
+            message, raw=bound_raw(draft.raw, self._raw_limit)
+        )
+        if written.outcome == "duplicate":
+            return IngestResult(outcome="duplicate", message=written.message)
+        self._on_commit(written.message)
+        return IngestResult(outcome="committed", message=written.message)
+
+    async def _commit_status(self, item: InboundStatus, number: str, now: datetime) -> IngestResult:
+        report = StatusReport(
+            id=new_id("sr"),
+            tenant=self._tenant,
+            carrier=item.carrier,
+            number_used=number,
+            refers_to=item.refers_to,
+            status=item.status,
+            message_id=None,
+            carrier_message_id=item.carrier_message_id,
+            error_code=item.error_code,
+            reported_at=sent_time(item.reported_at),
+            received_at=utc_time(item.received_at, now),
+        )
+        stored = await self._store.commit_status(report)
+        if stored.id != report.id:  # the carrier sent this report before
+            return IngestResult(outcome="duplicate", status_report=stored)
+        return IngestResult(outcome="status", status_report=stored)
+
+    # --- concatenated messages -----------------------------------------------------
+
+    @asynccontextmanager
+    async def _set_lock(self, key: str) -> AsyncIterator[None]:
+        # One task at a time adds to, completes or flushes a given set.
+        entry = self._locks.get(key)
+        if entry is None:
+            entry = self._locks[key] = (trio.Lock(), [0])
+        entry[1][0] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1][0] -= 1
+            if not entry[1][0]:
+                del self._locks[key]
+
+    def _touch(self, key: str) -> None:
+        self._tick += 1
+        self._touched[key] = self._tick
+
+    async def _add_part(
+        self, key: str, seq: int, total: int, item: InboundPdu | InboundText, now: datetime
+    ) -> IngestResult:
+        recent = self._recent.get(key)
+        if recent is not None and part_fingerprint(item) in recent[1]:
+            return IngestResult(outcome="duplicate", message=recent[0])  # a late copy
+        part = BufferedPart(
+            set_key=key,
+            seq=seq,
+            total=total,
+            carrier=item.carrier,
+            carrier_message_id=item.carrier_message_id,
+            received_at=item.received_at or now,
+            expires_at=now + self._ttl,
+            payload=encode_part(item),
+        )
+        async with self._set_lock(key):
+            self._touch(key)
+            added = await self._store.add_part(part)
+            if added.outcome == "seen" and added.message_id is not None:
+                original = await self._store.get_message(self._tenant, added.message_id)
+                return IngestResult(outcome="duplicate", message=original)
+            if added.outcome == "stored":
+                self._metrics.parts_buffered.inc()
+            elif added.outcome == "duplicate":
+                self._duplicates[key] = self._duplicates.get(key, 0) + 1
+            if len({p.seq for p in added.parts}) < total:
+                return IngestResult(
+                    outcome="buffered" if added.outcome == "stored" else "duplicate"
+                )
+            # Complete: by this part, or by a retry after a failed completion.
+            message = await self.complete_set(added.parts)
+        if added.outcome != "stored":
+            return IngestResult(outcome="duplicate", message=message)
+        return IngestResult(outcome="committed", message=message)
+
+    async def complete_set(self, parts: tuple[BufferedPart, ...]) -> Message:
+        """Commit the message a set makes (flagged ``incomplete`` when parts are missing)."""
+        key = parts[0].set_key
+        number = decode_part(parts[0].payload).number
+        region = region_of(number) or self._region
+        draft = draft_from_set(parts, number, region, self._duplicates.get(key, 0))
+        found = None
+        if draft.otp_text is not None:
+            _, found = await self.batcher.submit(draft.otp_text)
+        message = draft.finish(new_id("msg"), self._tenant, found)
+        raw = bound_raw(draft.raw, self._raw_limit)
+        written = await self._store.complete_part_set(key, message, raw=raw)
+        self._metrics.parts_buffered.dec(len(parts))
+        self._duplicates.pop(key, None)
+        self._recent[key] = (
+            written.message,
+            frozenset(part_fingerprint(decode_part(p.payload)) for p in parts),
+        )
+        if len(self._recent) > _RECENT_SETS:
+            self._recent.popitem(last=False)
+        if written.outcome == "inserted":
+            self._on_commit(written.message)
+        return written.message
+
+    async def flush_sets(self, *, now: datetime, expired_only: bool) -> int:
+        """Commit the stored sets that are complete (not when ``expired_only``) or expired.
+
+        Sets touched by an ingest since they were listed are left for the next round.
+        """
+        listed_at = self._tick
+        sets = await self._store.part_sets(expired_before=now if expired_only else None)
+        if not expired_only:
+            self._metrics.parts_buffered.set(sum(len(parts) for parts in sets))
+        flushed = 0
+        for parts in sets:
+            if not parts:
+                continue
+            key = parts[0].set_key
+            complete = len({p.seq for p in parts}) >= parts[0].total
+            if not (complete or min(p.expires_at for p in parts) < now):
+                continue
+            # Shielded: a set is committed whole before a cancellation (shutdown) lands.
+            with trio.CancelScope(shield=True):
+                flushed += await self._flush_set(key, parts, listed_at)
+        self._touched = {k: v for k, v in self._touched.items() if v > listed_at}
+        return flushed
+
+    async def _flush_set(self, key: str, parts: tuple[BufferedPart, ...], listed_at: int) -> int:
+        async with self._set_lock(key):
+            if self._touched.get(key, 0) > listed_at:
+                return 0  # changed since listed: the next round sees it as it is now
+            self._touch(key)
+            await self.complete_set(parts)
+            return 1
+
+
+def _status_of_pdu(item: InboundPdu, sms: codec.Sms) -> InboundStatus:
+    return InboundStatus(
+        carrier=item.carrier,
+        number=item.number,
+        refers_to=None if sms.message_reference is None else str(sms.message_reference),
+        status="unknown" if sms.status is None else f"0x{sms.status:02x}",
+        carrier_message_id=item.carrier_message_id,
+        reported_at=sms.discharge_time,
+        received_at=item.received_at,
+        raw=item.pdu,
+    )

@@ -1,0 +1,249 @@
+"""The SQLite store: the embedded default inbox, one file in WAL mode.
+
+One writer task commits every write, in batches (see :mod:`._sqlite_writer`); queries
+run on a pool of reader connections, which WAL lets read while the writer writes. Every
+call into SQLite runs in a worker thread through :func:`trio.to_thread.run_sync` with a
+:class:`trio.CapacityLimiter`: 1 for the writer, one per reader connection.
+
+Durability: the writer runs ``synchronous = FULL``, so a write's coroutine returns only
+after its batch is fsynced: neither ``kill -9`` nor a power loss loses an acknowledged
+message. Batching pays for it: one fsync per batch, not per message. A background task
+checkpoints the WAL into the database twice a second on a reader connection, so the
+writer's commits never carry a checkpoint's stall.
+
+After :meth:`SqliteStore.aclose` (or leaving :func:`open_sqlite_store`) every call raises
+:class:`~engine.errors.EngineClosedError`; writes queued before it are committed first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import TypeVar, cast
+
+import trio
+
+from ..errors import EngineClosedError, StoreError
+from ..model import Message, StatusReport
+from . import _sqlite_reads as reads
+from ._protocol import BufferedPart, MessageQuery, PartAdded, Written
+from ._sqlite_rows import message_row
+from ._sqlite_schema import (
+    ConnectHook,
+    checkpoint,
+    connect_reader,
+    connect_writer,
+    load_migrations,
+    migrate,
+)
+from ._sqlite_writer import BatchWriter
+from ._sqlite_writes import AddPart, CommitMessage, CommitStatus, CompletePartSet
+
+__all__ = ["SqliteStore", "open_sqlite_store"]
+
+T = TypeVar("T")
+
+CHECKPOINT_SECONDS = 0.5
+"""How often committed writes are checkpointed from the WAL into the database."""
+
+
+class SqliteStore:
+    """The :class:`~engine.store.Store` on one SQLite file; get one from
+    :func:`open_sqlite_store`, which runs its writer task."""
+
+    def __init__(self, writer: BatchWriter, readers: Sequence[sqlite3.Connection]) -> None:
+        self._writer = writer
+        self._reader_count = len(readers)
+        self._read_limiter = trio.CapacityLimiter(len(readers))
+        self._pool_send, self._pool_receive = trio.open_memory_channel[sqlite3.Connection](
+            len(readers)
+        )
+        for conn in readers:
+            self._pool_send.send_nowait(conn)
+        self._closed = False
+        self._close_done = trio.Event()
+        self._checkpoint_wait = trio.CancelScope()
+
+    @property
+    def commits(self) -> int:
+        """Transactions the writer committed so far (fewer than writes: batching)."""
+        return self._writer.commits
+
+    # Writes ---------------------------------------------------------------------
+
+    async def commit_message(self, message: Message, *, raw: bytes | None = None) -> Written:
+        op = CommitMessage(message, raw, message_row(message))
+        return cast(Written, await self._writer.submit(op))
+
+    async def add_part(self, part: BufferedPart) -> PartAdded:
+        return cast(PartAdded, await self._writer.submit(AddPart(part)))
+
+    async def complete_part_set(
+        self, set_key: str, message: Message, *, raw: bytes | None = None
+    ) -> Written:
+        op = CompletePartSet(set_key, message, raw, message_row(message))
+        return cast(Written, await self._writer.submit(op))
+
+    async def commit_status(self, report: StatusReport) -> StatusReport:
+        return cast(StatusReport, await self._writer.submit(CommitStatus(report)))
+
+    # Reads ----------------------------------------------------------------------
+
+    async def part_sets(
+        self, *, expired_before: datetime | None = None
+    ) -> Sequence[tuple[BufferedPart, ...]]:
+        return await self._read(lambda conn: reads.part_sets(conn, expired_before))
+
+    async def get_message(self, tenant: str, message_id: str) -> Message | None:
+        return await self._read(lambda conn: reads.get_message(conn, tenant, message_id))
+
+    async def find_by_carrier_id(
+        self, tenant: str, carrier: str, carrier_message_id: str
+    ) -> Message | None:
+        return await self._read(
+            lambda conn: reads.find_by_carrier_id(conn, tenant, carrier, carrier_message_id)
+        )
+
+    async def list_messages(self, query: MessageQuery) -> Sequence[Message]:
+        """See :func:`._sqlite_reads.list_messages` for the bounds' exact meaning."""
+        return await self._read(lambda conn: reads.list_messages(conn, query))
+
+    async def status_reports(self, tenant: str, message_id: str) -> Sequence[StatusReport]:
+        return await self._read(lambda conn: reads.status_reports(conn, tenant, message_id))
+
+    async def raw_payload(self, tenant: str, message_id: str) -> bytes | None:
+        return await self._read(lambda conn: reads.raw_payload(conn, tenant, message_id))
+
+    async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        if self._closed:
+            raise EngineClosedError("the store is closed")
+        try:
+            conn = await self._pool_receive.receive()
+        except trio.ClosedResourceError:
+            raise EngineClosedError("the store is closed") from None
+        try:
+            return await trio.to_thread.run_sync(
+                _run_query, query, conn, limiter=self._read_limiter
+            )
+        finally:
+            self._pool_send.send_nowait(conn)
+
+    async def checkpoint_periodically(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Checkpoint on a reader connection, beside the writer, while writes come in."""
+        task_status.started()
+        done = self._writer.commits
+        while not self._closed:
+            with trio.CancelScope() as self._checkpoint_wait:
+                await trio.sleep(CHECKPOINT_SECONDS)
+            if self._writer.commits != done and not self._closed:
+                done = self._writer.commits
+                # On failure the writer's own backstop checkpoint still bounds the WAL.
+                with contextlib.suppress(StoreError, EngineClosedError):
+                    await self._read(checkpoint)
+
+    # Closing --------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Commit the writes already queued, then close every connection. Idempotent."""
+        if self._closed:
+            await self._close_done.wait()
+            return
+        self._closed = True
+        self._checkpoint_wait.cancel()
+        try:
+            await self._writer.aclose()
+        finally:
+            # Each reader connection comes back to the pool when its query is done.
+            with trio.CancelScope(shield=True):
+                for _ in range(self._reader_count):
+                    conn = await self._pool_receive.receive()
+                    await trio.to_thread.run_sync(conn.close, limiter=self._read_limiter)
+            # Queries still waiting for a connection get EngineClosedError.
+            await self._pool_receive.aclose()
+            self._close_done.set()
+
+
+def _run_query(query: Callable[[sqlite3.Connection], T], conn: sqlite3.Connection) -> T:
+    try:
+        return query(conn)
+    except sqlite3.Error as exc:
+        name = getattr(exc, "sqlite_errorname", "") or type(exc).__name__
+        raise StoreError(f"the inbox could not be read: {exc} ({name})") from exc
+
+
+def _open_connections(
+    path: str, readers: int, hook: ConnectHook | None
+) -> tuple[sqlite3.Connection, list[sqlite3.Connection]]:
+    """Open the writer, migrate, then open the readers; close them all on failure."""
+    opened: list[sqlite3.Connection] = []
+    try:
+        writer = connect_writer(path, hook=hook)
+        opened.append(writer)
+        migrate(writer, load_migrations())
+        opened.extend(connect_reader(path) for _ in range(readers))
+    except sqlite3.Error as exc:
+        for conn in opened:
+            conn.close()
+        raise StoreError(f"cannot open the inbox {path!r}: {exc}") from exc
+    except BaseException:
+        for conn in opened:
+            conn.close()
+        raise
+    return opened[0], opened[1:]
+
+
+@asynccontextmanager
+async def open_sqlite_store(
+    path: str | os.PathLike[str],
+    *,
+    batch_rows: int = 512,
+    batch_ms: float = 2.0,
+    readers: int = 4,
+    _writer_hook: ConnectHook | None = None,
+) -> AsyncIterator[SqliteStore]:
+    """Open (creating and migrating if needed) the inbox at ``path`` and run its writer.
+
+    A write commits when its batch holds ``batch_rows`` writes or its first write has
+    waited ``batch_ms`` milliseconds; ``readers`` connections serve queries. Leaving the
+    block commits the writes already queued and closes the file.
+    ``_writer_hook`` is for tests: it is called with every new writer connection.
+    """
+    if readers < 1:
+        raise ValueError("readers must be at least 1")
+    filename = os.fspath(path)
+    writer_conn, reader_conns = await trio.to_thread.run_sync(
+        _open_connections, filename, readers, _writer_hook
+    )
+    try:
+        writer = BatchWriter(
+            filename, writer_conn, batch_rows=batch_rows, batch_ms=batch_ms, hook=_writer_hook
+        )
+    except BaseException:
+        for conn in (writer_conn, *reader_conns):
+            conn.close()
+        raise
+    store = SqliteStore(writer, reader_conns)
+    body_error: BaseException | None = None
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(writer.run)
+            nursery.start_soon(store.checkpoint_periodically)
+            try:
+                yield store
+            except BaseException as exc:
+                body_error = exc
+                raise
+            finally:
+                with trio.CancelScope(shield=True):
+                    await store.aclose()
+    except BaseExceptionGroup as group:
+        # The nursery wraps what the body raised; the caller should see it as raised.
+        if body_error is not None and list(group.exceptions) == [body_error]:
+            raise body_error from None
+        raise

@@ -1,0 +1,111 @@
+"""The queries, as a reader thread runs them on one of the pool's connections.
+
+Every query about messages names the tenant, so an id of another tenant's message
+answers nothing at all, exactly like an id that does not exist.
+
+Everything here blocks: the store runs it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from itertools import groupby
+
+from ..model import Message, StatusReport
+from ._protocol import BufferedPart, MessageQuery
+from ._sqlite_rows import decode_message, decode_part, decode_status, micros
+
+__all__ = [
+    "find_by_carrier_id",
+    "get_message",
+    "list_messages",
+    "part_sets",
+    "raw_payload",
+    "status_reports",
+]
+
+
+def get_message(conn: sqlite3.Connection, tenant: str, message_id: str) -> Message | None:
+    row = conn.execute(
+        "SELECT body FROM messages WHERE id = ? AND tenant = ?", (message_id, tenant)
+    ).fetchone()
+    return None if row is None else decode_message(row[0])
+
+
+def find_by_carrier_id(
+    conn: sqlite3.Connection, tenant: str, carrier: str, carrier_message_id: str
+) -> Message | None:
+    row = conn.execute(
+        "SELECT m.body FROM carrier_ids AS c JOIN messages AS m ON m.id = c.message_id"
+        " WHERE c.carrier = ? AND c.carrier_message_id = ? AND m.tenant = ?",
+        (carrier, carrier_message_id, tenant),
+    ).fetchone()
+    return None if row is None else decode_message(row[0])
+
+
+def list_messages(conn: sqlite3.Connection, query: MessageQuery) -> list[Message]:
+    """``since`` is inclusive and ``until`` exclusive (on ``received_at``); ``after`` and
+    ``before`` are exclusive (on the id); a ``limit`` below 1 answers nothing."""
+    if query.limit < 1:
+        return []
+    where = ["tenant = ?"]
+    args: list[object] = [query.tenant]
+    for clause, value in (
+        ("number_used = ?", query.number),
+        ("sender_id = ?", query.sender),
+        ("id > ?", query.after),
+        ("id < ?", query.before),
+        ("received_at >= ?", None if query.since is None else micros(query.since)),
+        ("received_at < ?", None if query.until is None else micros(query.until)),
+        ("has_otp = ?", query.has_otp),
+    ):
+        if value is not None:
+            where.append(clause)
+            args.append(value)
+    order = "ASC" if query.oldest_first else "DESC"
+    args.append(query.limit)
+    rows = conn.execute(
+        f"SELECT body FROM messages WHERE {' AND '.join(where)} ORDER BY id {order} LIMIT ?",
+        args,
+    )
+    return [decode_message(body) for (body,) in rows]
+
+
+def status_reports(conn: sqlite3.Connection, tenant: str, message_id: str) -> list[StatusReport]:
+    rows = conn.execute(
+        "SELECT body FROM status_reports WHERE message_id = ? AND tenant = ?"
+        " ORDER BY received_at, id",
+        (message_id, tenant),
+    )
+    return [decode_status(body) for (body,) in rows]
+
+
+def raw_payload(conn: sqlite3.Connection, tenant: str, message_id: str) -> bytes | None:
+    row = conn.execute(
+        "SELECT r.data FROM raw_payloads AS r JOIN messages AS m ON m.id = r.message_id"
+        " WHERE r.message_id = ? AND m.tenant = ?",
+        (message_id, tenant),
+    ).fetchone()
+    return None if row is None else bytes(row[0])
+
+
+def part_sets(
+    conn: sqlite3.Connection, expired_before: datetime | None
+) -> list[tuple[BufferedPart, ...]]:
+    """Sets ordered by their earliest expiry (the most overdue first), parts by seq."""
+    having, args = "", []
+    if expired_before is not None:
+        having, args = "HAVING min(expires_at) < ?", [micros(expired_before)]
+    rows = conn.execute(
+        "SELECT p.set_key, p.body FROM parts AS p JOIN ("
+        f" SELECT set_key, min(expires_at) AS due FROM parts GROUP BY set_key {having}"
+        ") AS s ON s.set_key = p.set_key ORDER BY s.due, p.set_key, p.seq",
+        args,
+    )
+    return [tuple(decode_part(body) for _, body in group) for _, group in groupby(rows, key=_key)]
+
+
+def _key(row: Sequence[object]) -> object:
+    return row[0]

@@ -1,0 +1,118 @@
+"""How records become SQLite rows, and how many rows go into one statement.
+
+Records are stored whole as msgspec JSON: it keeps a datetime's offset exactly (msgpack
+would normalise ``sentAt`` to UTC) and reads back with one decode. Times that queries
+compare are also kept as integer microseconds since the epoch, UTC.
+
+Many rows go into one statement (``INSERT ... VALUES (...), (...)``) rather than
+``executemany``: each statement step releases and retakes the GIL, and with the trio
+thread busy every retake can wait, so fewer, larger steps keep the writer thread from
+stalling. Statement sizes are powers of two so a handful of prepared statements serve
+every batch size from the connection's statement cache.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from ..model import Message, StatusReport
+from ._protocol import BufferedPart
+
+__all__ = [
+    "MessageRow",
+    "decode_message",
+    "decode_part",
+    "decode_status",
+    "encode",
+    "insert_rows",
+    "message_row",
+    "micros",
+    "padded_chunks",
+]
+
+encode = msgspec.json.Encoder().encode
+decode_message = msgspec.json.Decoder(Message).decode
+decode_part = msgspec.json.Decoder(BufferedPart).decode
+decode_status = msgspec.json.Decoder(StatusReport).decode
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_MAX_ROWS_PER_STATEMENT = 256
+
+MessageRow = tuple[str, str, str, str, int, bool, str, str | None, bytes]
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the epoch; a naive datetime counts as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def message_row(message: Message) -> MessageRow:
+    """The ``messages`` row. Encoding first also proves every text field can be bound
+    (msgspec refuses lone surrogates, as SQLite's binding would)."""
+    return (
+        message.id,
+        message.tenant,
+        message.number_used,
+        message.sender_id,
+        micros(message.received_at),
+        message.otp is not None,
+        message.carrier,
+        message.carrier_message_id,
+        encode(message),
+    )
+
+
+def _rows_per_statement(conn: sqlite3.Connection, width: int) -> int:
+    """The largest power of two of rows whose parameters SQLite accepts at once."""
+    limit = min(
+        _MAX_ROWS_PER_STATEMENT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width
+    )
+    size = 1
+    while size * 2 <= limit:
+        size *= 2
+    return size
+
+
+@functools.cache
+def _insert_sql(into: str, width: int, count: int) -> str:
+    one = "(" + ",".join("?" * width) + ")"
+    return f"INSERT INTO {into} VALUES {','.join([one] * count)}"
+
+
+def insert_rows(conn: sqlite3.Connection, into: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert ``rows`` into ``into`` (``table (col, ...)``), many per statement."""
+    if not rows:
+        return
+    width = len(rows[0])
+    size = _rows_per_statement(conn, width)
+    start = 0
+    while start < len(rows):
+        while size > len(rows) - start:
+            size //= 2
+        chunk = rows[start : start + size]
+        conn.execute(_insert_sql(into, width, size), [value for row in chunk for value in row])
+        start += size
+
+
+def padded_chunks(
+    conn: sqlite3.Connection, items: Sequence[Any], width: int
+) -> Iterator[Sequence[Any]]:
+    """``items`` in chunks of a power-of-two length, the last padded with repeats of
+    its final item, for lookups where a repeated key changes nothing."""
+    size = _rows_per_statement(conn, width)
+    for start in range(0, len(items), size):
+        chunk = list(items[start : start + size])
+        target = 1
+        while target < len(chunk):
+            target *= 2
+        chunk.extend([chunk[-1]] * (target - len(chunk)))
+        yield chunk

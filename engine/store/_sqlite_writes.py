@@ -1,0 +1,341 @@
+"""The writes, as the writer thread runs them: a whole batch in one transaction.
+
+Each write keeps its own answer: a write that fails on its own (a constraint, a value
+SQLite cannot bind) is rolled back to its savepoint and answered with its error, and its
+neighbours still commit. A failure of the database itself (read-only, full, I/O, locked)
+fails the whole transaction; :func:`apply_batch` rolls it back and raises.
+
+Message commits, the hot path, are done together: two lookups for the whole batch, then
+one ``executemany`` per table. The other writes are rare and go one by one.
+
+Everything here blocks: the writer runs it in its worker thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Sequence
+
+import msgspec
+
+from ..errors import StoreError
+from ..model import Message, StatusReport
+from ._protocol import BufferedPart, PartAdded, Written
+from ._sqlite_rows import (
+    MessageRow,
+    decode_message,
+    decode_part,
+    decode_status,
+    encode,
+    insert_rows,
+    micros,
+    padded_chunks,
+)
+
+__all__ = [
+    "AddPart",
+    "CommitMessage",
+    "CommitStatus",
+    "CompletePartSet",
+    "WriteOp",
+    "apply_batch",
+    "is_database_failure",
+    "set_parts",
+]
+
+
+class CommitMessage(msgspec.Struct, frozen=True):
+    message: Message
+    raw: bytes | None
+    row: MessageRow
+
+
+class AddPart(msgspec.Struct, frozen=True):
+    part: BufferedPart
+
+
+class CompletePartSet(msgspec.Struct, frozen=True):
+    set_key: str
+    message: Message
+    raw: bytes | None
+    row: MessageRow
+
+
+class CommitStatus(msgspec.Struct, frozen=True):
+    report: StatusReport
+
+
+WriteOp = CommitMessage | AddPart | CompletePartSet | CommitStatus
+
+
+def is_database_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database failing (every write fails), not one write."""
+    return isinstance(exc, sqlite3.OperationalError | sqlite3.InternalError) or (
+        type(exc) is sqlite3.DatabaseError  # corruption and its kin
+    )
+
+
+def apply_batch(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object]:
+    """Run ``ops`` in one transaction; each answer is a result or that write's error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        results = _apply(conn, ops)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            # The first error says what went wrong; SQLite rolls back anyway.
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
+    return results
+
+
+def _apply(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object]:
+    results: list[object] = [None] * len(ops)
+    # Every write in a batch was submitted concurrently, so answering the message
+    # commits first is a valid order; they do not depend on the writes around them.
+    indexes: list[int] = []
+    batch: list[CommitMessage] = []
+    for i, op in enumerate(ops):
+        if isinstance(op, CommitMessage):
+            indexes.append(i)
+            batch.append(op)
+    if batch:
+        conn.execute("SAVEPOINT messages")
+        try:
+            written: list[object] = list(_commit_messages(conn, batch))
+            conn.execute("RELEASE messages")
+        except Exception as exc:
+            if is_database_failure(exc):
+                raise
+            # Some message cannot be written: find which, one by one.
+            conn.execute("ROLLBACK TO messages")
+            conn.execute("RELEASE messages")
+            written = [_apply_one(conn, op) for op in batch]
+        for i, result in zip(indexes, written, strict=True):
+            results[i] = result
+    for i, op in enumerate(ops):
+        if not isinstance(op, CommitMessage):
+            results[i] = _apply_one(conn, op)
+    return results
+
+
+def _apply_one(conn: sqlite3.Connection, op: WriteOp) -> object:
+    conn.execute("SAVEPOINT one")
+    try:
+        if isinstance(op, CommitMessage):
+            result: object = _commit_messages(conn, [op])[0]
+        elif isinstance(op, AddPart):
+            result = _add_part(conn, op)
+        elif isinstance(op, CompletePartSet):
+            result = _complete_part_set(conn, op)
+        else:
+            result = _commit_status(conn, op)
+    except Exception as exc:
+        if is_database_failure(exc):
+            raise
+        conn.execute("ROLLBACK TO one")
+        conn.execute("RELEASE one")
+        if isinstance(exc, sqlite3.Error):
+            error = StoreError(f"the inbox refused this write: {exc}")
+            error.__cause__ = exc
+            return error
+        return exc
+    conn.execute("RELEASE one")
+    return result
+
+
+def _existing_messages(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, bytes]:
+    found: dict[str, bytes] = {}
+    for chunk in padded_chunks(conn, ids, 1):
+        marks = ",".join("?" * len(chunk))
+        found.update(conn.execute(f"SELECT id, body FROM messages WHERE id IN ({marks})", chunk))
+    return found
+
+
+def _known_carrier_ids(
+    conn: sqlite3.Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[str | None, bytes | None]]:
+    """(carrier, id) -> (message id or None while a buffered part holds it, its body)."""
+    found: dict[tuple[str, str], tuple[str | None, bytes | None]] = {}
+    for chunk in padded_chunks(conn, keys, 2):
+        values = ",".join(["(?,?)"] * len(chunk))
+        rows = conn.execute(
+            f"SELECT c.carrier, c.carrier_message_id, c.message_id, m.body"
+            f" FROM (VALUES {values}) AS v"
+            f" JOIN carrier_ids AS c"
+            f"  ON c.carrier = v.column1 AND c.carrier_message_id = v.column2"
+            f" LEFT JOIN messages AS m ON m.id = c.message_id",
+            [value for key in chunk for value in key],
+        )
+        for carrier, carrier_id, message_id, body in rows:
+            found[(carrier, carrier_id)] = (message_id, body)
+    return found
+
+
+def _commit_messages(conn: sqlite3.Connection, ops: Sequence[CommitMessage]) -> list[Written]:
+    existing = _existing_messages(conn, [op.message.id for op in ops])
+    keys = [
+        (op.message.carrier, op.message.carrier_message_id)
+        for op in ops
+        if op.message.carrier_message_id is not None
+    ]
+    known = _known_carrier_ids(conn, keys) if keys else {}
+    by_id: dict[str, Message] = {}
+    by_key: dict[tuple[str, str], Message] = {}
+    message_rows: list[MessageRow] = []
+    carrier_rows: list[tuple[str, str, str]] = []
+    raw_rows: list[tuple[str, bytes]] = []
+    results: list[Written] = []
+    for op in ops:
+        message = op.message
+        original = by_id.get(message.id)
+        if original is None and message.id in existing:
+            original = decode_message(existing[message.id])
+        key = None
+        if original is None and message.carrier_message_id is not None:
+            key = (message.carrier, message.carrier_message_id)
+            original = by_key.get(key)
+            hit = known.get(key)
+            if original is None and hit is not None and hit[1] is not None:
+                original = decode_message(hit[1])
+            if hit is not None:
+                # Held by a buffered part (or by a message we cannot read): the
+                # message is kept, but the carrier id stays with what holds it.
+                key = None
+        if original is not None:
+            results.append(Written(outcome="duplicate", message=original))
+            continue
+        message_rows.append(op.row)
+        by_id[message.id] = message
+        if key is not None:
+            carrier_rows.append((key[0], key[1], message.id))
+            by_key[key] = message
+        if op.raw is not None:
+            raw_rows.append((message.id, op.raw))
+        results.append(Written(outcome="inserted", message=message))
+    _insert_messages(conn, message_rows, carrier_rows, raw_rows)
+    return results
+
+
+def _insert_messages(
+    conn: sqlite3.Connection,
+    message_rows: Sequence[MessageRow],
+    carrier_rows: Sequence[tuple[str, str, str]],
+    raw_rows: Sequence[tuple[str, bytes]],
+) -> None:
+    insert_rows(
+        conn,
+        "messages (id, tenant, number_used, sender_id, received_at, has_otp,"
+        " carrier, carrier_message_id, body)",
+        message_rows,
+    )
+    insert_rows(conn, "carrier_ids (carrier, carrier_message_id, message_id)", carrier_rows)
+    insert_rows(conn, "raw_payloads (message_id, data)", raw_rows)
+
+
+def set_parts(conn: sqlite3.Connection, set_key: str) -> tuple[BufferedPart, ...]:
+    rows = conn.execute("SELECT body FROM parts WHERE set_key = ? ORDER BY seq", (set_key,))
+    return tuple(decode_part(body) for (body,) in rows)
+
+
+def _add_part(conn: sqlite3.Connection, op: AddPart) -> PartAdded:
+    part = op.part
+    if part.carrier_message_id is not None:
+        row = conn.execute(
+            "SELECT message_id FROM carrier_ids WHERE carrier = ? AND carrier_message_id = ?",
+            (part.carrier, part.carrier_message_id),
+        ).fetchone()
+        if row is not None:
+            return PartAdded(outcome="seen", parts=set_parts(conn, part.set_key), message_id=row[0])
+    taken = conn.execute(
+        "SELECT 1 FROM parts WHERE set_key = ? AND seq = ?", (part.set_key, part.seq)
+    ).fetchone()
+    if taken is not None:
+        return PartAdded(outcome="duplicate", parts=set_parts(conn, part.set_key))
+    conn.execute(
+        "INSERT INTO parts (set_key, seq, carrier, carrier_message_id, expires_at, body)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            part.set_key,
+            part.seq,
+            part.carrier,
+            part.carrier_message_id,
+            micros(part.expires_at),
+            encode(part),
+        ),
+    )
+    if part.carrier_message_id is not None:
+        conn.execute(
+            "INSERT INTO carrier_ids (carrier, carrier_message_id, message_id) VALUES (?, ?, NULL)",
+            (part.carrier, part.carrier_message_id),
+        )
+    return PartAdded(outcome="stored", parts=set_parts(conn, part.set_key))
+
+
+def _complete_part_set(conn: sqlite3.Connection, op: CompletePartSet) -> Written:
+    message = op.message
+    original: Message | None = None
+    row = conn.execute("SELECT body FROM messages WHERE id = ?", (message.id,)).fetchone()
+    if row is None and message.carrier_message_id is not None:
+        row = conn.execute(
+            "SELECT m.body FROM carrier_ids AS c JOIN messages AS m ON m.id = c.message_id"
+            " WHERE c.carrier = ? AND c.carrier_message_id = ?",
+            (message.carrier, message.carrier_message_id),
+        ).fetchone()
+    if row is not None:
+        original = decode_message(row[0])
+    target = original or message
+    if original is None:
+        _insert_messages(conn, [op.row], [], [(message.id, op.raw)] if op.raw is not None else [])
+    # The parts' carrier ids now name the message, so a late retry of a part dedupes.
+    conn.execute(
+        "UPDATE carrier_ids SET message_id = ? WHERE message_id IS NULL"
+        " AND (carrier, carrier_message_id) IN (SELECT carrier, carrier_message_id"
+        "  FROM parts WHERE set_key = ? AND carrier_message_id IS NOT NULL)",
+        (target.id, op.set_key),
+    )
+    if original is None and message.carrier_message_id is not None:
+        conn.execute(
+            "INSERT INTO carrier_ids (carrier, carrier_message_id, message_id)"
+            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (message.carrier, message.carrier_message_id, message.id),
+        )
+    conn.execute("DELETE FROM parts WHERE set_key = ?", (op.set_key,))
+    return Written(outcome="inserted" if original is None else "duplicate", message=target)
+
+
+def _commit_status(conn: sqlite3.Connection, op: CommitStatus) -> StatusReport:
+    report = op.report
+    row = conn.execute("SELECT body FROM status_reports WHERE id = ?", (report.id,)).fetchone()
+    if row is None and report.carrier_message_id is not None:
+        row = conn.execute(
+            "SELECT body FROM status_reports WHERE carrier = ? AND carrier_message_id = ?",
+            (report.carrier, report.carrier_message_id),
+        ).fetchone()
+    if row is not None:
+        return decode_status(row[0])
+    if report.message_id is None and report.refers_to is not None:
+        # Only a message of the report's own tenant: tenants are walls.
+        linked = conn.execute(
+            "SELECT m.id FROM carrier_ids AS c JOIN messages AS m ON m.id = c.message_id"
+            " WHERE c.carrier = ? AND c.carrier_message_id = ? AND m.tenant = ?",
+            (report.carrier, report.refers_to, report.tenant),
+        ).fetchone()
+        if linked is not None:
+            report = msgspec.structs.replace(report, message_id=linked[0])
+    conn.execute(
+        "INSERT INTO status_reports (id, tenant, carrier, carrier_message_id, message_id,"
+        " received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            report.id,
+            report.tenant,
+            report.carrier,
+            report.carrier_message_id,
+            report.message_id,
+            micros(report.received_at),
+            encode(report),
+        ),
+    )
+    return report

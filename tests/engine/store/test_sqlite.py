@@ -1,0 +1,229 @@
+"""What only the SQLite store does: WAL, migrations, batching, and failing loudly when
+the disk will not take a write, then recovering when it will."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from engine.config import StoreConfig
+from engine.errors import StoreError
+from engine.model import Message
+from engine.store import MessageQuery, SqliteStore, open_sqlite_store, open_store
+from engine.store._sqlite_schema import load_migrations
+
+pytestmark = pytest.mark.trio
+
+
+def _query(path: Path, sql: str) -> list[Any]:
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute(sql).fetchall()
+
+
+async def _commit_all(store: SqliteStore, messages: list[Message]) -> list[object]:
+    """Commit ``messages`` from one task each, all at once; each one's answer or error."""
+    answers: list[object] = [None] * len(messages)
+
+    async def commit(i: int) -> None:
+        try:
+            answers[i] = (await store.commit_message(messages[i])).outcome
+        except Exception as exc:
+            answers[i] = exc
+
+    async with trio.open_nursery() as nursery:
+        for i in range(len(messages)):
+            nursery.start_soon(commit, i)
+    return answers
+
+
+async def test_the_inbox_is_in_wal_mode(tmp_path: Path) -> None:
+    async with open_sqlite_store(tmp_path / "inbox.db"):
+        assert _query(tmp_path / "inbox.db", "PRAGMA journal_mode") == [("wal",)]
+
+
+async def test_migrations_are_versioned_and_applied_once(tmp_path: Path, records: Any) -> None:
+    path = tmp_path / "inbox.db"
+    shipped = load_migrations()
+    assert [m.version for m in shipped] == list(range(1, len(shipped) + 1))
+    assert shipped[0].name == "initial"
+    message = records.message()
+    async with open_sqlite_store(path) as store:
+        await store.commit_message(message)
+    async with open_sqlite_store(path) as store:
+        assert await store.get_message("acme", message.id) == message
+    applied = _query(path, "SELECT version, name FROM schema_migrations ORDER BY version")
+    assert applied == [(m.version, m.name) for m in shipped]
+
+
+async def test_a_database_from_a_newer_septet_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.db"
+    async with open_sqlite_store(path):
+        pass
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("INSERT INTO schema_migrations VALUES (999, 'future', 'later')")
+    with pytest.raises(StoreError, match="schema version 999, newer"):
+        async with open_sqlite_store(path):
+            pass  # pragma: no cover
+
+
+async def test_open_store_puts_the_inbox_in_the_data_dir(tmp_path: Path, records: Any) -> None:
+    data_dir = tmp_path / "data" / "dir"
+    async with open_store(StoreConfig(batch_ms=0), str(data_dir)) as store:
+        await store.commit_message(records.message())
+    assert (data_dir / "septet.db").exists()
+
+
+async def test_an_error_in_the_block_is_raised_as_itself(tmp_path: Path) -> None:
+    with pytest.raises(KeyError):
+        async with open_sqlite_store(tmp_path / "inbox.db"):
+            raise KeyError("mine")
+
+
+async def test_concurrent_writes_share_transactions(tmp_path: Path, records: Any) -> None:
+    async with open_sqlite_store(tmp_path / "inbox.db", batch_rows=100, batch_ms=1000) as store:
+        before = store.commits
+        answers = await _commit_all(store, [records.message() for _ in range(1000)])
+        assert answers == ["inserted"] * 1000
+        assert store.commits - before == 10  # full batches of 100, no waiting for the timer
+    async with open_sqlite_store(tmp_path / "one.db", batch_rows=1) as store:
+        before = store.commits
+        await _commit_all(store, [records.message() for _ in range(20)])
+        assert store.commits - before == 20
+
+
+async def test_a_write_that_fails_alone_does_not_fail_its_batch(
+    tmp_path: Path, records: Any
+) -> None:
+    path = tmp_path / "inbox.db"
+    async with open_sqlite_store(path):
+        pass
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.sender_id = 'refused'"
+            " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )
+    async with open_sqlite_store(path, batch_rows=1000, batch_ms=1000) as store:
+        messages = [records.message(sender_id="refused" if i == 7 else "ok") for i in range(50)]
+        answers = await _commit_all(store, messages)
+        assert store.commits == 1
+        assert isinstance(answers.pop(7), StoreError)
+        assert answers == ["inserted"] * 49
+        listed = await store.list_messages(MessageQuery(tenant="acme", limit=100))
+        assert {m.id for m in listed} == {m.id for m in messages} - {messages[7].id}
+        # A part whose seq SQLite cannot store fails alone too (not as a StoreError).
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(store.add_part, records.part("set-a", 1))
+            with pytest.raises(OverflowError):
+                await store.add_part(records.part("set-b", 2**70))
+        assert [s[0].set_key for s in await store.part_sets()] == ["set-a"]
+
+
+async def test_a_cancelled_caller_does_not_take_its_write_back(
+    tmp_path: Path, records: Any
+) -> None:
+    message = records.message()
+    async with open_sqlite_store(tmp_path / "inbox.db", batch_ms=10_000, batch_rows=2) as store:
+        with trio.CancelScope() as scope:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(store.commit_message, message)
+                await trio.testing.wait_all_tasks_blocked()
+                scope.cancel()
+        # The next write fills the batch; the cancelled one was committed with it.
+        await store.commit_message(records.message())
+        assert await store.get_message("acme", message.id) == message
+
+
+async def test_a_full_database_fails_loudly_then_recovers(tmp_path: Path, records: Any) -> None:
+    limit = {"pages": 40}
+
+    def small_database(conn: sqlite3.Connection) -> None:
+        conn.execute(f"PRAGMA max_page_count = {limit['pages']}")
+
+    path = tmp_path / "inbox.db"
+    async with open_sqlite_store(path, _writer_hook=small_database, batch_ms=50) as store:
+        kept = records.message()
+        await store.commit_message(kept)
+        for seq in (1, 2):
+            await store.add_part(records.part("set-a", seq, total=2))
+        big = [records.message(content="x" * 100_000) for _ in range(3)]
+        # The whole batch fails: its writes share the transaction that could not commit.
+        answers = await _commit_all(store, big)
+        assert all(isinstance(a, StoreError) for a in answers)
+        assert all("full" in str(a) for a in answers)
+        joined = records.message(parts=2)
+        with pytest.raises(StoreError, match="full"):
+            await store.complete_part_set("set-a", joined, raw=b"x" * 400_000)
+        # Nothing of the failed writes is stored, and what was stored before is intact.
+        for message in [*big, joined]:
+            assert await store.get_message("acme", message.id) is None
+        assert await store.get_message("acme", kept.id) == kept
+        assert [len(s) for s in await store.part_sets()] == [2]
+        assert await store.find_by_carrier_id("acme", "sandbox", "set-a-part-1") is None
+
+        limit["pages"] = 1_000_000  # room again
+        written = await store.complete_part_set("set-a", joined, raw=b"x" * 400_000)
+        assert written.outcome == "inserted"
+        assert await store.part_sets() == []
+        assert await store.find_by_carrier_id("acme", "sandbox", "set-a-part-2") == joined
+        assert await _commit_all(store, big) == ["inserted"] * 3
+    assert _query(path, "PRAGMA integrity_check") == [("ok",)]
+
+
+@contextmanager
+def _immutable(*paths: Path) -> Iterator[None]:
+    """Make files immutable (``chattr +i``): even root's writes to them fail."""
+    subprocess.run(["chattr", "+i", *map(str, paths)], check=True, capture_output=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", *map(str, paths)], check=True, capture_output=True)
+
+
+def _can_make_immutable(directory: Path) -> bool:
+    if shutil.which("chattr") is None:
+        return False
+    probe = directory / "probe"
+    probe.write_bytes(b"")
+    try:
+        with _immutable(probe):
+            try:
+                probe.write_bytes(b"x")
+            except PermissionError:
+                return True
+            return False
+    except subprocess.CalledProcessError:
+        return False
+    finally:
+        probe.unlink()
+
+
+async def test_a_read_only_database_fails_loudly_then_recovers(
+    tmp_path: Path, records: Any
+) -> None:
+    if not _can_make_immutable(tmp_path):
+        pytest.skip("needs chattr +i (root, on a filesystem with the immutable flag)")
+    path = tmp_path / "inbox.db"
+    async with open_sqlite_store(path, batch_ms=0) as store:
+        kept = records.message()
+        await store.commit_message(kept)
+        refused = records.message()
+        # The database and its WAL refuse writes at the OS level; the shared-memory index
+        # stays writable, as SQLite needs it even to read.
+        with _immutable(path, path.with_name(path.name + "-wal")):
+            for _ in range(2):  # the first on the open connection, then on a new one
+                with pytest.raises(StoreError, match=r"read-only|refused a read or write"):
+                    await store.commit_message(refused)
+            assert await store.get_message("acme", kept.id) == kept  # reads go on
+            assert await store.get_message("acme", refused.id) is None
+        assert (await store.commit_message(refused)).outcome == "inserted"
+        assert await store.get_message("acme", refused.id) == refused
+    assert _query(path, "PRAGMA integrity_check") == [("ok",)]
