@@ -12,7 +12,7 @@ export PYO3_PYTHON := $(abspath $(BIN)/python)
 
 # Create the virtualenv and build the extension in release mode (re-run when Rust or
 # the project metadata change).
-$(STAMP): pyproject.toml Cargo.toml Cargo.lock engine_native/Cargo.toml $(RUST_SOURCES)
+$(STAMP): pyproject.toml Cargo.toml Cargo.lock engine_native/Cargo.toml plugins/septet-filedrop/pyproject.toml $(RUST_SOURCES)
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: Septet needs Python 3.11" >&2; exit 1; }
 	@command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,12 @@ $(STAMP): pyproject.toml Cargo.toml Cargo.lock engine_native/Cargo.toml $(RUST_S
 	$(BIN)/python -m pip install --quiet -e plugins/septet-filedrop
 	touch $@
 
-# Decode PDUs (hex, one per line, from ARGS or stdin) until the engine's server lands.
+# The engine with the sandbox carrier, the inbox on SQLite in ./septet-data and metrics on
+# 127.0.0.1:9464 (examples/septet.toml). In another terminal:
+#   .venv/bin/septet sim send --config examples/septet.toml --preset otp
+#   .venv/bin/septet messages --config examples/septet.toml --follow
 run: $(STAMP)
-	$(BIN)/septet decode $(ARGS)
+	$(BIN)/septet serve --config examples/septet.toml $(ARGS)
 
 lint: $(STAMP)
 	cargo fmt --all -- --check

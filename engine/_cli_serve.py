@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import msgspec
 import trio
@@ -14,6 +14,9 @@ import trio
 from ._logging import configure_logging, get_logger
 from .config import Config, load_config
 from .errors import ConfigError, PluginError, SeptetError, StoreError
+
+if TYPE_CHECKING:
+    from ._engine import Septet
 
 __all__ = ["add_engine_commands"]
 
@@ -50,6 +53,7 @@ async def _serve(config: Config, out: TextIO) -> None:
                     serve_metrics, septet.metrics.render, config.metrics.host, config.metrics.port
                 )
                 log.info("metrics", url=f"http://{config.metrics.host}:{port}/metrics")
+            nursery.start_soon(_log_messages, septet)
             log.info(
                 "ready",
                 data_dir=config.data_dir,
@@ -62,6 +66,23 @@ async def _serve(config: Config, out: TextIO) -> None:
                 break
             nursery.cancel_scope.cancel()
     log.info("stopped")
+
+
+async def _log_messages(septet: Septet) -> None:
+    """Log each message as it is committed, so an operator sees traffic arrive."""
+    log = get_logger("septet.inbox")
+    async with septet.watch() as stream:
+        async for message in stream:
+            log.info(
+                "message",
+                id=message.id,
+                carrier=message.carrier,
+                number=message.number_used,
+                sender=message.sender_id,
+                parts=message.parts,
+                code=message.otp.code if message.otp else None,
+                flags=list(message.flags),
+            )
 
 
 def _run_serve(args: argparse.Namespace) -> int:
