@@ -57,6 +57,23 @@ class Septet:
         """
         return await self._pipeline.ingest(item)
 
+    async def ingest_many(self, items: Sequence[InboundItem]) -> list[IngestResult]:
+        """:meth:`ingest` for each of ``items``, with the same guarantees for every one:
+        returns only once all are durable, with their results in order.
+
+        For carriers that receive bursts (an SMPP window, a webhook carrying several
+        messages): the single-part texts and PDUs are decoded together and committed in
+        one store write, the fastest way in. Every PDU is decoded before anything is
+        stored: one that cannot be raises :class:`~engine.errors.PduError` (its
+        ``index`` names the item) and nothing of the list is stored. When another
+        failure hits one item (:class:`~engine.errors.StoreError`, ...), the others are
+        still ingested and the first failure by index is raised once all are done; then
+        some items may be stored, so the carrier must acknowledge none (its retry is
+        deduplicated). Raises :class:`~engine.errors.EngineClosedError` once shutdown
+        began, storing nothing.
+        """
+        return await self._pipeline.ingest_many(items)
+
     def watch(
         self,
         *,

@@ -7,15 +7,20 @@ and code extraction of the items waiting together run as one native call (see
 is cancelled mid-way still gets its item finished (committed, or not at all) before the
 cancellation lands, so a part is never stored without its set being completed and a
 committed message is never hidden from watchers.
+
+``Pipeline.ingest_many`` is the batched path for carriers that receive bursts: the
+single-part texts and PDUs of a list are decoded and their codes extracted in one direct
+call and committed in one store write; every other item takes the ``ingest`` path.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from time import perf_counter
+from typing import cast
 
 import msgspec
 import trio
@@ -35,7 +40,7 @@ from ..model import (
     Otp,
     StatusReport,
 )
-from ..store import BufferedPart, Store
+from ..store import BufferedPart, Store, Written
 from ._batch import BatchWorker
 from ._normalize import normalize_number, normalize_sender, region_of, sent_time, utc_time
 from ._reassembly import (
@@ -127,11 +132,45 @@ class Pipeline:
         """Make ``item`` durable and say what it became; raises if nothing was stored."""
         if self._closing:
             raise EngineClosedError("the engine is shutting down")
-        started = perf_counter()
+        self._in_flight += 1
+        try:
+            return await self._ingest_counted(item, None)
+        finally:
+            self._in_flight -= 1
+            if self._closing and not self._in_flight:
+                self._drained.set()
+
+    async def ingest_many(self, items: Sequence[InboundItem]) -> list[IngestResult]:
+        """:meth:`ingest` for every item, returning once all are durable; results in order.
+
+        Every PDU is decoded first: if one cannot be, its :class:`CodecError` (naming
+        the item's index) is raised and nothing of the list is stored. The single-part
+        texts and PDUs are then committed in one store write, so a repeat within the
+        list is a duplicate of its first occurrence; after that the other items (parts,
+        status reports) are ingested concurrently, each as :meth:`ingest` would (so, as with
+        concurrent ``ingest`` calls, any part of a set in the list may be the one that
+        completes it). When an
+        item fails, the others are still ingested and the first failure (by index) is
+        raised once all are done: some items may then be stored, so the caller must
+        acknowledge none of them (a carrier's retry is deduplicated).
+        """
+        if self._closing:
+            raise EngineClosedError("the engine is shutting down")
         self._in_flight += 1
         try:
             with trio.CancelScope(shield=True):
-                result = await self._ingest(item)
+                results = await self._ingest_many(items)
+        finally:
+            self._in_flight -= 1
+            if self._closing and not self._in_flight:
+                self._drained.set()
+        return results
+
+    async def _ingest_counted(self, item: InboundItem, prepared: _Prepared | None) -> IngestResult:
+        started = perf_counter()
+        try:
+            with trio.CancelScope(shield=True):
+                result = await self._ingest(item, prepared)
         except CodecError:
             self._metrics.count_error("pdu")
             raise
@@ -143,12 +182,111 @@ class Pipeline:
         except Exception:
             self._metrics.count_error("internal")
             raise
-        finally:
-            self._in_flight -= 1
-            if self._closing and not self._in_flight:
-                self._drained.set()
         self._metrics.count_ingested(item.carrier, result.outcome, perf_counter() - started)
         return result
+
+    async def _ingest_many(self, items: Sequence[InboundItem]) -> list[IngestResult]:
+        started = perf_counter()
+        jobs: list[InboundPdu | str] = []
+        slots: list[int] = []
+        for i, item in enumerate(items):
+            if isinstance(item, InboundPdu):
+                jobs.append(item)
+                slots.append(i)
+            elif isinstance(item, InboundText) and (
+                item.segment is None or item.segment.total <= 1
+            ):
+                jobs.append(item.text)
+                slots.append(i)
+        prepared = prepare_batch(jobs) if jobs else []
+        bad = [
+            (i, sms)
+            for i, (sms, _) in zip(slots, prepared, strict=True)
+            if isinstance(sms, CodecError)
+        ]
+        if bad:
+            for _ in bad:
+                self._metrics.count_error("pdu")
+            i, error = bad[0]
+            raise type(error)(error.reason, error.offset, index=i) from error
+        results: list[IngestResult | None] = [None] * len(items)
+        errors: list[tuple[int, Exception]] = []
+        taken = set(slots)
+        slow: list[tuple[int, _Prepared | None]] = [
+            (i, None) for i in range(len(items)) if i not in taken
+        ]
+        fast: list[int] = []
+        written: Sequence[Written] = ()
+        try:
+            batch = self._fast_batch(items, slots, prepared, fast, slow)
+            if batch:
+                written = await self._store.commit_messages(batch)
+        except EngineClosedError as error:
+            errors.append((fast[0] if fast else 0, error))
+        except Exception as error:
+            self._metrics.count_error("store" if isinstance(error, StoreError) else "internal")
+            errors.append((fast[0] if fast else 0, error))
+        else:
+            seconds = perf_counter() - started
+            count = self._metrics.count_ingested
+            on_commit = self._on_commit
+            for i, answer in zip(fast, written, strict=True):
+                if answer.outcome == "duplicate":
+                    result = IngestResult(outcome="duplicate", message=answer.message)
+                else:
+                    on_commit(answer.message)
+                    result = IngestResult(outcome="committed", message=answer.message)
+                results[i] = result
+                count(items[i].carrier, result.outcome, seconds)
+
+        async def one(i: int, job: _Prepared | None) -> None:
+            try:
+                results[i] = await self._ingest_counted(items[i], job)
+            except Exception as error:
+                errors.append((i, error))
+
+        if slow:
+            # After the batch: a status report in the list can find its message.
+            async with trio.open_nursery() as nursery:
+                for i, job in slow:
+                    nursery.start_soon(one, i, job)
+        if errors:
+            raise min(errors, key=lambda entry: entry[0])[1]
+        return cast(list[IngestResult], results)
+
+    def _fast_batch(
+        self,
+        items: Sequence[InboundItem],
+        slots: list[int],
+        prepared: list[_Prepared],
+        fast: list[int],
+        slow: list[tuple[int, _Prepared | None]],
+    ) -> list[tuple[Message, bytes | None]]:
+        """The messages of the single-part items, ready to commit (their slots go into
+        ``fast``); the items that turned out multipart or status reports go to ``slow``."""
+        now = datetime.now(UTC)
+        tenant = self._tenant
+        limit = self._raw_limit
+        batch: list[tuple[Message, bytes | None]] = []
+        for i, job in zip(slots, prepared, strict=True):
+            item = items[i]
+            sms, found = job
+            number = normalize_number(item.number, self._region)
+            region = region_of(number) or self._region
+            received_at = utc_time(item.received_at, now)
+            if isinstance(item, InboundText):
+                sender, _ = normalize_sender(item.sender, region)
+                draft = draft_from_text(item, number, sender, received_at)
+            else:
+                assert isinstance(item, InboundPdu)
+                assert isinstance(sms, codec.Sms)
+                if sms.kind == "status_report" or sms.concat is not None:
+                    slow.append((i, job))
+                    continue
+                draft = draft_from_pdu(item, sms, number, region, received_at)
+            fast.append(i)
+            batch.append((draft.finish(new_id("msg"), tenant, found), bound_raw(draft.raw, limit)))
+        return batch
 
     async def drain(self) -> None:
         """Refuse new items and wait for those in flight to finish."""
@@ -156,7 +294,7 @@ class Pipeline:
         if self._in_flight:
             await self._drained.wait()
 
-    async def _ingest(self, item: InboundItem) -> IngestResult:
+    async def _ingest(self, item: InboundItem, prepared: _Prepared | None = None) -> IngestResult:
         now = datetime.now(UTC)
         number = normalize_number(item.number, self._region)
         if isinstance(item, InboundStatus):
@@ -188,7 +326,7 @@ class Pipeline:
                 raw=bound_raw(item.raw, self._raw_limit),
             )
             return await self._add_part(key, segment.seq, segment.total, stored, now)
-        sms, found = await self.batcher.submit(item)
+        sms, found = prepared if prepared is not None else await self.batcher.submit(item)
         if isinstance(sms, CodecError):
             raise sms
         assert sms is not None

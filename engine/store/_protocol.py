@@ -92,6 +92,18 @@ class Store(Protocol):
         """
         ...
 
+    async def commit_messages(
+        self, messages: Sequence[tuple[Message, bytes | None]]
+    ) -> Sequence[Written]:
+        """:meth:`commit_message` for each ``(message, raw)``, answered in order, all
+        durable when this returns, written in one transaction (or one batch).
+
+        A message whose carrier id an earlier one of the same list already holds is a
+        ``duplicate`` of that earlier one, as if they had been committed one by one.
+        Should the list fail, none of it is stored.
+        """
+        ...
+
     async def add_part(self, part: BufferedPart) -> PartAdded:
         """Store one part of a concatenated message durably (see :class:`PartAdded`)."""
         ...

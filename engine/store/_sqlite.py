@@ -41,7 +41,13 @@ from ._sqlite_schema import (
     migrate,
 )
 from ._sqlite_writer import BatchWriter
-from ._sqlite_writes import AddPart, CommitMessage, CommitStatus, CompletePartSet
+from ._sqlite_writes import (
+    AddPart,
+    CommitMessage,
+    CommitMessages,
+    CommitStatus,
+    CompletePartSet,
+)
 
 __all__ = ["SqliteStore", "open_sqlite_store"]
 
@@ -78,6 +84,18 @@ class SqliteStore:
     async def commit_message(self, message: Message, *, raw: bytes | None = None) -> Written:
         op = CommitMessage(message, raw, message_row(message))
         return cast(Written, await self._writer.submit(op))
+
+    async def commit_messages(
+        self, messages: Sequence[tuple[Message, bytes | None]]
+    ) -> Sequence[Written]:
+        """One submission to the writer: the messages commit in one batch, together."""
+        if not messages:
+            await trio.lowlevel.checkpoint()
+            return []
+        op = CommitMessages(
+            [CommitMessage(message, raw, message_row(message)) for message, raw in messages]
+        )
+        return cast(list[Written], await self._writer.submit(op))
 
     async def add_part(self, part: BufferedPart) -> PartAdded:
         return cast(PartAdded, await self._writer.submit(AddPart(part)))

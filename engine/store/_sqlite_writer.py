@@ -1,9 +1,10 @@
 """The one task that writes to SQLite, committing many callers' writes at once.
 
 Callers hand a write to :meth:`BatchWriter.submit` and wait. The writer task takes the
-first waiting write, gathers more until it holds ``batch_rows`` of them or the first has
-waited ``batch_ms``, commits them all in one transaction in its worker thread, and then
-wakes every caller with its own answer. One fsync then covers a whole batch, which is
+first waiting write, gathers more until they hold ``batch_rows`` rows (a list of messages
+submitted at once counts each of them) or the first has waited ``batch_ms``, commits them
+all in one transaction in its worker thread, and then wakes every caller with its own
+answer. One fsync then covers a whole batch, which is
 how a single SQLite file takes tens of thousands of messages a second.
 
 A caller cancelled while it waits leaves its write in the batch: the write is committed
@@ -28,16 +29,17 @@ import trio
 
 from ..errors import EngineClosedError, StoreError
 from ._sqlite_schema import ConnectHook, connect_writer
-from ._sqlite_writes import WriteOp, apply_batch
+from ._sqlite_writes import WriteOp, apply_batch, op_rows
 
 __all__ = ["BatchWriter"]
 
 
 class _Pending:
-    __slots__ = ("op", "submitted_at", "task")
+    __slots__ = ("op", "rows", "submitted_at", "task")
 
     def __init__(self, op: WriteOp, submitted_at: float, task: trio.lowlevel.Task) -> None:
         self.op = op
+        self.rows = op_rows(op)
         self.submitted_at = submitted_at
         self.task: trio.lowlevel.Task | None = task
         """The caller to wake; None once it was cancelled (nobody hears the answer)."""
@@ -85,6 +87,8 @@ class BatchWriter:
         self._batch_rows = batch_rows
         self._batch_seconds = batch_ms / 1000
         self._queue: deque[_Pending] = deque()
+        self._rows = 0
+        """Rows the queued writes hold."""
         self._work = trio.lowlevel.ParkingLot()
         """The writer parks here for the first write, or for a full batch."""
         self._limiter = trio.CapacityLimiter(1)
@@ -101,7 +105,8 @@ class BatchWriter:
             raise EngineClosedError("the store is closed")
         pending = _Pending(op, trio.current_time(), trio.lowlevel.current_task())
         self._queue.append(pending)
-        if len(self._queue) == 1 or len(self._queue) >= self._batch_rows:
+        self._rows += pending.rows
+        if len(self._queue) == 1 or self._rows >= self._batch_rows:
             self._work.unpark_all()
 
         def abort(_: object) -> trio.lowlevel.Abort:
@@ -121,8 +126,12 @@ class BatchWriter:
                         return
                     await self._work.park()
                 await self._gather()
-                count = min(len(self._queue), self._batch_rows)
-                batch = [self._queue.popleft() for _ in range(count)]
+                batch = [self._queue.popleft()]
+                rows = batch[0].rows
+                while self._queue and rows + self._queue[0].rows <= self._batch_rows:
+                    batch.append(self._queue.popleft())
+                    rows += batch[-1].rows
+                self._rows -= rows
                 await self._commit(batch)
         finally:
             # Cancelled (the store's nursery is going away): whatever was not committed
@@ -130,13 +139,14 @@ class BatchWriter:
             self._closing = True
             while self._queue:
                 _wake(self._queue.popleft(), outcome.Error(_closed_error()))
+            self._rows = 0
             self._stopped.set()
 
     async def _gather(self) -> None:
         # The window opens when the first write was submitted, not when the writer got
         # to it: after a slow commit the next batch goes at once with what is waiting.
         deadline = self._queue[0].submitted_at + self._batch_seconds
-        while len(self._queue) < self._batch_rows and not self._closing:
+        while self._rows < self._batch_rows and not self._closing:
             if trio.current_time() >= deadline:
                 return
             with trio.move_on_at(deadline):

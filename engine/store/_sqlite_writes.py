@@ -6,7 +6,9 @@ neighbours still commit. A failure of the database itself (read-only, full, I/O,
 fails the whole transaction; :func:`apply_batch` rolls it back and raises.
 
 Message commits, the hot path, are done together: two lookups for the whole batch, then
-one ``executemany`` per table. The other writes are rare and go one by one.
+one ``executemany`` per table. A :class:`CommitMessages` (a caller's list of messages,
+submitted at once) joins the same path, its messages in order; should the batch need
+taking apart, it fails or commits as a whole. The other writes are rare and go one by one.
 
 Everything here blocks: the writer runs it in its worker thread.
 """
@@ -36,6 +38,7 @@ from ._sqlite_rows import (
 __all__ = [
     "AddPart",
     "CommitMessage",
+    "CommitMessages",
     "CommitStatus",
     "CompletePartSet",
     "WriteOp",
@@ -49,6 +52,12 @@ class CommitMessage(msgspec.Struct, frozen=True):
     message: Message
     raw: bytes | None
     row: MessageRow
+
+
+class CommitMessages(msgspec.Struct, frozen=True):
+    """Several messages from one caller: answered with their ``Written``, in order."""
+
+    ops: list[CommitMessage]
 
 
 class AddPart(msgspec.Struct, frozen=True):
@@ -66,7 +75,12 @@ class CommitStatus(msgspec.Struct, frozen=True):
     report: StatusReport
 
 
-WriteOp = CommitMessage | AddPart | CompletePartSet | CommitStatus
+WriteOp = CommitMessage | CommitMessages | AddPart | CompletePartSet | CommitStatus
+
+
+def op_rows(op: WriteOp) -> int:
+    """How many rows ``op`` writes, roughly: what a batch of writes is measured in."""
+    return len(op.ops) if isinstance(op, CommitMessages) else 1
 
 
 def is_database_failure(exc: BaseException) -> bool:
@@ -95,28 +109,44 @@ def _apply(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object]:
     results: list[object] = [None] * len(ops)
     # Every write in a batch was submitted concurrently, so answering the message
     # commits first is a valid order; they do not depend on the writes around them.
+    # A CommitMessages joins them with its messages in its own order, so a repeat within
+    # it is a duplicate of its first occurrence.
     indexes: list[int] = []
+    sizes: list[int] = []
     batch: list[CommitMessage] = []
     for i, op in enumerate(ops):
         if isinstance(op, CommitMessage):
             indexes.append(i)
+            sizes.append(-1)  # one message, answered with its Written alone
             batch.append(op)
+        elif isinstance(op, CommitMessages):
+            indexes.append(i)
+            sizes.append(len(op.ops))
+            batch.extend(op.ops)
     if batch:
         conn.execute("SAVEPOINT messages")
         try:
-            written: list[object] = list(_commit_messages(conn, batch))
+            written = _commit_messages(conn, batch)
             conn.execute("RELEASE messages")
         except Exception as exc:
             if is_database_failure(exc):
                 raise
-            # Some message cannot be written: find which, one by one.
+            # Some message cannot be written: find which, one write at a time.
             conn.execute("ROLLBACK TO messages")
             conn.execute("RELEASE messages")
-            written = [_apply_one(conn, op) for op in batch]
-        for i, result in zip(indexes, written, strict=True):
-            results[i] = result
+            for i in indexes:
+                results[i] = _apply_one(conn, ops[i])
+        else:
+            start = 0
+            for i, size in zip(indexes, sizes, strict=True):
+                if size < 0:
+                    results[i] = written[start]
+                    start += 1
+                else:
+                    results[i] = written[start : start + size]
+                    start += size
     for i, op in enumerate(ops):
-        if not isinstance(op, CommitMessage):
+        if not isinstance(op, CommitMessage | CommitMessages):
             results[i] = _apply_one(conn, op)
     return results
 
@@ -126,6 +156,8 @@ def _apply_one(conn: sqlite3.Connection, op: WriteOp) -> object:
     try:
         if isinstance(op, CommitMessage):
             result: object = _commit_messages(conn, [op])[0]
+        elif isinstance(op, CommitMessages):
+            result = _commit_messages(conn, op.ops)
         elif isinstance(op, AddPart):
             result = _add_part(conn, op)
         elif isinstance(op, CompletePartSet):

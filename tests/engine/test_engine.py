@@ -502,3 +502,130 @@ async def test_configured_carriers_run_and_their_messages_carry_the_instance_nam
             async with septet.watch() as stream:
                 message = await anext(stream)
         assert message.carrier == "sim1"
+
+
+# ingest_many -------------------------------------------------------------------------
+
+
+def _mixed_batch() -> list[engine.model.InboundItem]:
+    status_pdu = bytes.fromhex("0791538375000075061805810531F1019082416500400190824165004000")
+    parts = _pdus(LONG, reference=9)
+    return [
+        _text("Your code is 111111", carrier_message_id="T1"),
+        InboundPdu(carrier="modem", number=NUMBER, pdu=_pdus("Code 222222")[0]),
+        InboundPdu(carrier="modem", number=NUMBER, pdu=parts[1], carrier_message_id="P2"),
+        _text("Your code is 111111", carrier_message_id="T1"),  # a carrier retry
+        InboundStatus(
+            carrier="acme", number=NUMBER, refers_to="T0", status="DELIVRD", carrier_message_id="D"
+        ),
+        InboundPdu(carrier="modem", number=NUMBER, pdu=status_pdu),
+        _text("no code here", sender="Acme", carrier_message_id="T2"),
+        InboundPdu(carrier="modem", number=NUMBER, pdu=parts[0], carrier_message_id="P1"),
+        _text(
+            "hello ",
+            segment=Segment(reference=4, reference_bits=8, total=2, seq=1),
+            carrier_message_id="S1",
+        ),
+        _text(
+            "world",
+            segment=Segment(reference=4, reference_bits=8, total=2, seq=2),
+            carrier_message_id="S2",
+        ),
+    ]
+
+
+def _shape(result: engine.model.IngestResult) -> tuple[object, ...]:
+    message = result.message
+    report = result.status_report
+    return (
+        result.outcome,
+        None if message is None else (message.content, message.sender_id, message.otp),
+        None if report is None else (report.status, report.refers_to, report.message_id is None),
+    )
+
+
+async def test_ingest_many_gives_what_ingesting_one_by_one_gives(tmp_path: Path) -> None:
+    batch = _mixed_batch()
+    async with _engine(tmp_path / "one") as septet:
+        await septet.ingest(_text("sent", carrier_message_id="T0"))
+        expected = [_shape(await septet.ingest(item)) for item in batch]
+    async with _engine(tmp_path / "many") as septet:
+        await septet.ingest(_text("sent", carrier_message_id="T0"))
+        seen: list[str] = []
+        async with trio.open_nursery() as nursery:
+
+            async def watch() -> None:
+                async for message in septet.watch():  # runs until cancelled
+                    seen.append(message.id)  # noqa: PERF401
+
+            nursery.start_soon(watch)
+            await trio.testing.wait_all_tasks_blocked()
+            results = await septet.ingest_many(batch)
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.cancel_scope.cancel()
+        shapes = [_shape(r) for r in results]
+        # Parts go in concurrently, as concurrent ingest calls would: either part of a
+        # set may be the one that completes it.
+        for one_set in ([2, 7], [8, 9]):
+            assert sorted(map(repr, (shapes[i] for i in one_set))) == sorted(
+                map(repr, (expected[i] for i in one_set))
+            )
+            for i in one_set:
+                shapes[i] = expected[i] = None
+        assert shapes == expected
+        assert results[3].message == results[0].message
+        committed = [r.message.id for r in results if r.outcome == "committed" and r.message]
+        assert len(committed) == 5  # two texts, a PDU and two reassembled messages
+        assert sorted(seen) == sorted(committed)
+        stored = await septet.messages(limit=100)
+        assert len(stored) == 1 + 5
+        rendered = septet.metrics.render().decode()
+        assert 'septet_ingested_total{carrier="acme",outcome="committed"} 4.0' in rendered
+        assert 'septet_ingested_total{carrier="acme",outcome="buffered"} 1.0' in rendered
+        assert 'septet_ingested_total{carrier="acme",outcome="duplicate"} 1.0' in rendered
+        assert 'septet_ingested_total{carrier="modem",outcome="committed"} 2.0' in rendered
+        assert 'septet_ingested_total{carrier="modem",outcome="buffered"} 1.0' in rendered
+        assert 'septet_ingested_total{carrier="acme",outcome="status"} 1.0' in rendered
+        assert 'septet_ingested_total{carrier="modem",outcome="status"} 1.0' in rendered
+
+
+async def test_ingest_many_with_a_bad_pdu_raises_and_stores_nothing(tmp_path: Path) -> None:
+    batch = [
+        _text(carrier_message_id="A"),
+        InboundPdu(carrier="modem", number=NUMBER, pdu=_pdus("fine")[0]),
+        InboundPdu(carrier="modem", number=NUMBER, pdu=b"\x04\x0b"),
+        _text("part", segment=Segment(reference=1, reference_bits=8, total=2, seq=1)),
+    ]
+    async with _engine(tmp_path) as septet:
+        with pytest.raises(PduError) as raised:
+            await septet.ingest_many(batch)
+        assert raised.value.index == 2
+        assert await septet.messages() == []
+        assert b'septet_errors_total{kind="pdu"} 1.0' in septet.metrics.render()
+        assert b"septet_parts_buffered 0.0" in septet.metrics.render()
+        assert await septet.ingest_many([]) == []
+
+
+async def test_ingest_many_commits_a_thousand_durably(tmp_path: Path) -> None:
+    items = [
+        _text(f"Your code is {n:06d}", carrier_message_id=f"K{n}", number=f"+1555000{n % 7:04d}")
+        for n in range(1000)
+    ]
+    async with _engine(tmp_path) as septet:
+        results = await septet.ingest_many(items)
+        assert [r.outcome for r in results] == ["committed"] * 1000
+        assert [r.message.otp.code for r in results if r.message and r.message.otp] == [
+            f"{n:06d}" for n in range(1000)
+        ]
+    async with _engine(tmp_path) as septet:
+        assert len(await septet.messages(limit=2000)) == 1000
+        again = await septet.ingest_many(items[:10])
+        assert [r.outcome for r in again] == ["duplicate"] * 10
+        assert [r.message for r in again] == [r.message for r in results[:10]]
+
+
+async def test_ingest_many_after_shutdown_began_is_refused(tmp_path: Path) -> None:
+    async with _engine(tmp_path) as septet:
+        pass
+    with pytest.raises(EngineClosedError):
+        await septet.ingest_many([_text()])

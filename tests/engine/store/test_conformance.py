@@ -76,6 +76,88 @@ async def test_a_carrier_retry_is_a_duplicate_of_the_original(store: Store, reco
     assert [m.id for m in await store.list_messages(MessageQuery(tenant="acme"))] == [original.id]
 
 
+async def test_commit_messages_answers_each_in_order(store: Store, records: Any) -> None:
+    stored = records.message(carrier_message_id="SM1")
+    await store.commit_message(stored, raw=b"stored")
+    fresh = [records.message() for _ in range(3)]
+    retry = records.message(carrier_message_id="SM1", content="retried")
+    inside = records.message(carrier_message_id="SM2")
+    again = records.message(carrier_message_id="SM2", content="again")
+    batch = [
+        (fresh[0], b"raw 0"),
+        (retry, b"retry"),
+        (inside, None),
+        (fresh[1], None),
+        (again, b"again"),
+        (fresh[2], b"raw 2"),
+    ]
+    written = await store.commit_messages(batch)
+    assert [w.outcome for w in written] == [
+        "inserted",
+        "duplicate",
+        "inserted",
+        "inserted",
+        "duplicate",
+        "inserted",
+    ]
+    assert [w.message for w in written] == [fresh[0], stored, inside, fresh[1], inside, fresh[2]]
+    assert await store.get_message("acme", retry.id) is None
+    assert await store.get_message("acme", again.id) is None
+    assert await store.raw_payload("acme", fresh[0].id) == b"raw 0"
+    assert await store.raw_payload("acme", fresh[1].id) is None
+    assert await store.raw_payload("acme", stored.id) == b"stored"
+    found = await store.find_by_carrier_id("acme", "sandbox", "SM2")
+    assert found == inside
+    listed = await store.list_messages(MessageQuery(tenant="acme", limit=10))
+    assert len(listed) == 5
+    assert list(await store.commit_messages([])) == []
+
+
+async def test_commit_messages_dedupes_against_buffered_parts_and_itself(
+    store: Store, records: Any
+) -> None:
+    await store.add_part(records.part("set-1", 1, carrier_message_id="P1"))
+    held = records.message(carrier_message_id="P1")
+    same = records.message(id="msg_same", carrier_message_id=None)
+    twice = records.message(id="msg_same", carrier_message_id=None, content="twice")
+    written = await store.commit_messages([(held, None), (same, None), (twice, None)])
+    # held by a part: the message is kept, the carrier id stays with the part
+    assert [w.outcome for w in written] == ["inserted", "inserted", "duplicate"]
+    assert written[2].message == same
+    assert await store.get_message("acme", held.id) == held
+
+
+async def test_committed_message_lists_survive_a_reopen(
+    open_test_store: OpenTestStore, records: Any
+) -> None:
+    messages = [records.message() for _ in range(700)]
+    async with open_test_store() as store:
+        written = await store.commit_messages([(m, m.id.encode()) for m in messages])
+        assert {w.outcome for w in written} == {"inserted"}
+    async with open_test_store() as store:
+        for m in messages[::50] + messages[-1:]:
+            assert await store.get_message("acme", m.id) == m
+            assert await store.raw_payload("acme", m.id) == m.id.encode()
+        listed = await store.list_messages(MessageQuery(tenant="acme", limit=1000))
+        assert len(listed) == 700
+        again = await store.commit_messages(
+            [(records.message(carrier_message_id=m.carrier_message_id), None) for m in messages[:3]]
+        )
+        assert [w.message for w in again] == messages[:3]
+
+
+async def test_commit_messages_beside_single_commits(store: Store, records: Any) -> None:
+    singles = [records.message() for _ in range(20)]
+    lists = [[records.message() for _ in range(30)] for _ in range(5)]
+    async with trio.open_nursery() as nursery:
+        for message in singles:
+            nursery.start_soon(store.commit_message, message)
+        for batch in lists:
+            nursery.start_soon(store.commit_messages, [(m, None) for m in batch])
+    listed = await store.list_messages(MessageQuery(tenant="acme", limit=1000))
+    assert len(listed) == 20 + 150
+
+
 async def test_the_same_carrier_id_from_another_carrier_is_new(store: Store, records: Any) -> None:
     one = records.message(carrier="twilio", carrier_message_id="SM1")
     other = records.message(carrier="telnyx", carrier_message_id="SM1")
