@@ -288,6 +288,26 @@ mod python {
         }
     }
 
+    /// A Python `str` from well-formed UTF-16BE (no odd octet, no lone surrogate).
+    fn py_text_from_utf16be<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyString>> {
+        let len = pyo3::ffi::Py_ssize_t::try_from(data.len())
+            .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("text too long"))?;
+        let mut big_endian: std::ffi::c_int = 1;
+        // SAFETY: `data` is `len` readable bytes for the duration of the call; the
+        // errors argument is a NUL-terminated C string; the function returns a new
+        // reference or NULL with an exception set (turned into Err).
+        let obj = unsafe {
+            let ptr = pyo3::ffi::PyUnicode_DecodeUTF16(
+                data.as_ptr().cast(),
+                len,
+                c"strict".as_ptr(),
+                &mut big_endian,
+            );
+            Bound::from_owned_ptr_or_err(py, ptr)?
+        };
+        Ok(obj.cast_into::<PyString>()?)
+    }
+
     /// `units` are code points of width `kind` (1, 2 or 4 bytes), taken from a `str`.
     fn py_text_from_units<'py, T>(
         py: Python<'py>,
@@ -712,11 +732,19 @@ mod python {
         /// The decoded text; None for 8-bit and compressed payloads.
         #[getter]
         fn text<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyString>>> {
-            self.inner
-                .text
-                .as_deref()
-                .map(|t| py_text(py, t))
-                .transpose()
+            let Some(text) = self.inner.text.as_deref() else {
+                return Ok(None);
+            };
+            let clean_ucs2 = self.inner.dcs.alphabet == sms::Alphabet::Ucs2
+                && self.inner.flags
+                    & (sms::flags::UCS2_ODD_LENGTH | sms::flags::UCS2_LONE_SURROGATE)
+                    == 0;
+            if clean_ucs2 {
+                // The user data is exactly this text in UTF-16BE: CPython decodes that
+                // directly, faster than re-encoding the Rust string.
+                return py_text_from_utf16be(py, &self.inner.user_data).map(Some);
+            }
+            py_text(py, text).map(Some)
         }
         /// The user data after the header: unpacked septets for GSM-7, raw octets otherwise.
         #[getter]
