@@ -109,6 +109,8 @@ def render(data: dict[str, object], command: str) -> str:
         "median per item divided by Septet's fastest per-item median in the same group: how many",
         "times slower than Septet it is.",
         "Batch rows decode 1000 PDUs per call; the per-item column divides by the items per call.",
+        "On a shared 2-core VM single-call medians move by up to half between runs; compare rows",
+        "within one run, where every peer saw the same machine.",
         "",
         "## Targets",
         "",
