@@ -3,8 +3,9 @@
 ::
 
     async with engine.open(Config(data_dir="./data")) as septet:
-        result = await septet.ingest(InboundText(...))
-        message = await septet.wait_for_code("+447700900123", timeout=30)
+        since = datetime.now(UTC)
+        result = await septet.ingest(InboundText(...))  # durable when it returns
+        message = await septet.wait_for_code("+447700900123", timeout=30, since=since)
         async for message in septet.watch(number="+447700900123"):
             ...
 
@@ -23,13 +24,14 @@ from datetime import UTC, datetime
 import msgspec
 import trio
 
+from ._ids import id_floor
 from ._metrics import EngineMetrics
 from .config import Config
 from .errors import EngineClosedError
 from .model import InboundItem, IngestResult, Message, StatusReport
 from .pipeline import MessageFilter, MessageStream, Pipeline, WatcherHub, run_sweeper
 from .pipeline._normalize import normalize_number, normalize_sender, region_of
-from .pipeline._watchers import HORIZON, id_floor
+from .pipeline._watchers import HORIZON
 from .plugin_api import Carrier, Emit
 from .store import MessageQuery, Store
 

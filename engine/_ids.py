@@ -12,7 +12,7 @@ import os
 import threading
 import time
 
-__all__ = ["new_id"]
+__all__ = ["id_floor", "new_id"]
 
 _lock = threading.Lock()
 _last = (0, 0)
@@ -33,3 +33,12 @@ def new_id(prefix: str) -> str:
             randomness = int.from_bytes(os.urandom(10), "big") >> 1
         _last = (millis, randomness)
     return f"{prefix}_{(millis << 80) | randomness:032x}"
+
+
+def id_floor(prefix: str, when: float) -> str:
+    """The smallest id that :func:`new_id` can make at or after ``when`` (Unix seconds).
+
+    Ids made from then on sort after it, so it bounds "messages since ``when``" by id.
+    """
+    millis = max(0, int(when * 1000))
+    return f"{prefix}_{millis << 80:032x}"

@@ -18,24 +18,14 @@ from datetime import datetime
 
 import trio
 
+from .._ids import id_floor
 from ..model import Message
 
-__all__ = ["HORIZON", "MessageFilter", "MessageStream", "WatcherHub", "id_floor"]
+__all__ = ["HORIZON", "MessageFilter", "MessageStream", "WatcherHub"]
 
 HORIZON = 60.0
 """Seconds: how much earlier than the newest id a message can still commit."""
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PAGE = 500
-
-
-def id_floor(prefix: str, when: float) -> str:
-    """The smallest id made at or after ``when`` (Unix seconds)."""
-    millis = max(0, int(when * 1000))
-    chars = []
-    for _ in range(10):
-        chars.append(_ALPHABET[millis & 0x1F])
-        millis >>= 5
-    return f"{prefix}_{''.join(reversed(chars))}{'0' * 16}"
 
 
 class MessageFilter:

@@ -6,7 +6,7 @@ import re
 import threading
 import time
 
-from engine._ids import new_id
+from engine._ids import id_floor, new_id
 
 
 def test_ids_are_unique_and_increase() -> None:
@@ -40,3 +40,12 @@ def test_ids_from_many_threads_never_collide() -> None:
     assert len(set(everything)) == len(everything)
     for out in made:
         assert out == sorted(out)
+
+
+def test_id_floor_bounds_the_ids_made_from_then_on() -> None:
+    before = time.time()
+    floor = id_floor("msg", before)
+    made = new_id("msg")
+    assert floor <= made
+    assert id_floor("msg", before - 1) < floor
+    assert id_floor("msg", time.time() + 5) > made
