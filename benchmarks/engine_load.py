@@ -24,6 +24,7 @@ import itertools
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import trio
@@ -72,43 +73,44 @@ class Latency:
         return float(self.histogram.get_value_at_percentile(p)) / 1000.0
 
 
-async def throughput(
-    septet: engine.Septet, counter: itertools.count[int], args: argparse.Namespace
-) -> Throughput:
+async def _drive(producers: int, duration: float, step: Callable[[], Awaitable[int]]) -> Throughput:
+    """Run ``producers`` tasks calling ``step`` (which says how many it committed) until
+    ``duration`` is over."""
     done = 0
-    deadline = trio.current_time() + args.duration
+    deadline = trio.current_time() + duration
 
     async def producer() -> None:
         nonlocal done
         while trio.current_time() < deadline:
-            await septet.ingest(make_item(next(counter)))
-            done += 1
+            committed = await step()  # awaited first: `done += await ...` loses updates
+            done += committed
 
     started = time.perf_counter()
     async with trio.open_nursery() as nursery:
-        for _ in range(args.concurrency):
+        for _ in range(producers):
             nursery.start_soon(producer)
     return Throughput(done, time.perf_counter() - started)
+
+
+async def throughput(
+    septet: engine.Septet, counter: itertools.count[int], args: argparse.Namespace
+) -> Throughput:
+    async def one() -> int:
+        await septet.ingest(make_item(next(counter)))
+        return 1
+
+    return await _drive(args.concurrency, args.duration, one)
 
 
 async def batched_throughput(
     septet: engine.Septet, counter: itertools.count[int], args: argparse.Namespace
 ) -> Throughput:
-    done = 0
-    deadline = trio.current_time() + args.duration
+    async def batch() -> int:
+        items = [make_item(next(counter)) for _ in range(args.batch_size)]
+        await septet.ingest_many(items)
+        return len(items)
 
-    async def producer() -> None:
-        nonlocal done
-        while trio.current_time() < deadline:
-            batch = [make_item(next(counter)) for _ in range(args.batch_size)]
-            await septet.ingest_many(batch)
-            done += len(batch)
-
-    started = time.perf_counter()
-    async with trio.open_nursery() as nursery:
-        for _ in range(args.batch_producers):
-            nursery.start_soon(producer)
-    return Throughput(done, time.perf_counter() - started)
+    return await _drive(args.batch_producers, args.duration, batch)
 
 
 async def latency(
