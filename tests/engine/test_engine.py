@@ -170,7 +170,8 @@ async def test_an_expired_set_is_committed_incomplete(tmp_path: Path) -> None:
     pdus = codec.encode_deliver(
         "A" * 153 + "B" * 153 + "C", sender=SENDER, sent_at=SENT, reference=9
     )
-    reassembly = ReassemblyConfig(ttl_seconds=0.2, sweep_seconds=0.05)
+    # Long enough that both parts land before the first expires, even on a loaded machine.
+    reassembly = ReassemblyConfig(ttl_seconds=1.0, sweep_seconds=0.05)
     async with _engine(tmp_path, reassembly=reassembly) as septet:
         with trio.fail_after(5):
             watch = septet.watch()
