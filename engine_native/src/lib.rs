@@ -903,15 +903,8 @@ mod python {
         smsc: Option<bool>,
         tpdu_length: Option<usize>,
     ) -> PyResult<PySms> {
-        let mode = smsc_mode(smsc);
-        let result = if let Ok(s) = data.cast::<PyString>() {
-            tpdu::decode_hex(s.to_str()?, mode, tpdu_length)
-        } else if let Ok(b) = data.cast::<PyBytes>() {
-            tpdu::decode(b.as_bytes(), mode, tpdu_length)
-        } else {
-            PduInput::borrow(data)?.decode(mode, tpdu_length, &mut Vec::new())
-        };
-        result
+        PduInput::borrow(data)?
+            .decode(smsc_mode(smsc), tpdu_length, &mut Vec::new())
             .map(|inner| PySms { inner })
             .map_err(|e| codec_error_to_py(py, &e))
     }
