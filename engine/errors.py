@@ -145,17 +145,53 @@ class EngineClosedError(SeptetError):
 
 
 class DeliveryError(SeptetError):
-    """A destination could not take a message."""
+    """A destination could not take a message.
+
+    ``status_code`` and ``response`` (a truncated excerpt of the answer's body) are the
+    destination's reply when there was one; they go into the delivery's attempt log.
+    """
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, response: str | None = None
+    ) -> None:
+        self.status_code = status_code
+        self.response = response
+        super().__init__(message)
 
 
 class RetryableDeliveryError(DeliveryError):
     """A failure worth retrying: a timeout, a 5xx, a rate limit. ``retry_after`` (seconds)
-    is the destination's own hint, when it gave one."""
+    is the destination's own hint, when it gave one; ``throttled`` says the destination
+    asked to slow down (a 429 or a timeout), which waits at least a minute."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        throttled: bool = False,
+        status_code: int | None = None,
+        response: str | None = None,
+    ) -> None:
         self.retry_after = retry_after
-        super().__init__(message)
+        self.throttled = throttled
+        super().__init__(message, status_code=status_code, response=response)
 
 
 class PermanentDeliveryError(DeliveryError):
-    """A failure retrying cannot fix: a 4xx, a target that does not exist any more."""
+    """A failure retrying cannot fix: a 4xx, a target that does not exist any more.
+
+    ``disable`` says the target is gone for good (``410 Gone``, a deleted chat webhook):
+    the engine disables the destination, and its other deliveries wait for an operator.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        disable: bool = False,
+        status_code: int | None = None,
+        response: str | None = None,
+    ) -> None:
+        self.disable = disable
+        super().__init__(message, status_code=status_code, response=response)

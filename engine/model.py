@@ -25,6 +25,8 @@ from typing import Literal
 import msgspec
 
 __all__ = [
+    "Delivery",
+    "DeliveryReceipt",
     "Encoding",
     "InboundItem",
     "InboundPdu",
@@ -174,3 +176,27 @@ class IngestResult(msgspec.Struct, frozen=True, kw_only=True):
     outcome: Literal["committed", "buffered", "duplicate", "status"]
     message: Message | None = None
     status_report: StatusReport | None = None
+
+
+class Delivery(msgspec.Struct, frozen=True, kw_only=True):
+    """One message on its way to one destination, as the destination adapter sees it.
+
+    ``id`` is the same on every attempt (a webhook's ``webhook-id``, an email's
+    ``Message-ID``), so a receiver can drop a repeat; ``attempt`` counts from 1.
+    """
+
+    id: str
+    destination: str
+    """The destination's instance name from the config."""
+    message: Message
+    attempt: int
+    created_at: datetime
+    """When the delivery was committed with its message, UTC."""
+
+
+class DeliveryReceipt(msgspec.Struct, frozen=True, kw_only=True):
+    """What a destination answered when it took a message, for the attempt log."""
+
+    status_code: int | None = None
+    response: str | None = None
+    """An excerpt of the answer's body, already truncated by the adapter."""

@@ -23,9 +23,10 @@ durably committed. Only then may the carrier acknowledge it to the network. If
 ``emit`` raises, nothing was stored: the carrier must not acknowledge, so the
 network retries.
 
-A destination delivers one message per call and classifies failures:
-:class:`RetryableDeliveryError` or :class:`PermanentDeliveryError`. The engine owns
-retries, backoff and circuit breakers.
+A destination delivers one :class:`Delivery` (a message and the delivery's stable id)
+per call, answers a :class:`DeliveryReceipt` for the attempt log, and classifies
+failures: :class:`RetryableDeliveryError` or :class:`PermanentDeliveryError`. The
+engine owns retries, backoff, rate limits and circuit breakers.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ from .errors import (
     StoreError,
 )
 from .model import (
+    Delivery,
+    DeliveryReceipt,
     InboundItem,
     InboundPdu,
     InboundStatus,
@@ -59,6 +62,8 @@ __all__ = [
     "API_VERSION",
     "Carrier",
     "ConfigError",
+    "Delivery",
+    "DeliveryReceipt",
     "Destination",
     "Emit",
     "EngineClosedError",
@@ -110,9 +115,14 @@ class Destination(Protocol):
     Config: ClassVar[type[msgspec.Struct]]
     name: str
 
-    async def deliver(self, message: Message) -> None:
+    async def deliver(self, delivery: Delivery) -> DeliveryReceipt:
         """Deliver one message; raise a :class:`RetryableDeliveryError` or a
-        :class:`PermanentDeliveryError` when it could not be delivered."""
+        :class:`PermanentDeliveryError` when it could not be delivered.
+
+        ``delivery.id`` is the same on every attempt: pass it on where the target can
+        deduplicate (a webhook id, a Message-ID). The engine bounds each call with the
+        destination's total timeout; a cancelled call is retried later.
+        """
         ...
 
     async def aclose(self) -> None:

@@ -84,8 +84,8 @@ class Outbox:
     def __init__(self, name, config):
         self.name = name
 
-    async def deliver(self, message):
-        pass
+    async def deliver(self, delivery):
+        return None
 
     async def aclose(self):
         pass
