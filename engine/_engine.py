@@ -221,30 +221,27 @@ async def open(
         septet = Septet(config, store)
         body_error: BaseException | None = None
         try:
-            async with trio.open_nursery() as services:
-                await services.start(septet._pipeline.batcher.run)
-                async with trio.open_nursery() as workers:
-                    await workers.start(
-                        run_sweeper,
-                        septet._pipeline,
-                        septet.metrics,
-                        config.reassembly.sweep_seconds,
-                    )
-                    async with trio.open_nursery() as carrier_tasks:
-                        for carrier in carriers:
-                            await carrier_tasks.start(carrier.run, septet._emit_for(carrier))
-                        try:
-                            yield septet
-                        except BaseException as error:
-                            body_error = error
-                            raise
-                        finally:
-                            with trio.CancelScope(shield=True):
-                                carrier_tasks.cancel_scope.cancel()
-                                await septet._pipeline.drain()
-                    workers.cancel_scope.cancel()
-                services.cancel_scope.cancel()
-                septet._hub.close()
+            async with trio.open_nursery() as workers:
+                await workers.start(
+                    run_sweeper,
+                    septet._pipeline,
+                    septet.metrics,
+                    config.reassembly.sweep_seconds,
+                )
+                async with trio.open_nursery() as carrier_tasks:
+                    for carrier in carriers:
+                        await carrier_tasks.start(carrier.run, septet._emit_for(carrier))
+                    try:
+                        yield septet
+                    except BaseException as error:
+                        body_error = error
+                        raise
+                    finally:
+                        with trio.CancelScope(shield=True):
+                            carrier_tasks.cancel_scope.cancel()
+                            await septet._pipeline.drain()
+                workers.cancel_scope.cancel()
+            septet._hub.close()
         except BaseExceptionGroup as group:
             # The nurseries wrap what the body raised; the caller should see it as raised.
             if body_error is not None and _only(group, body_error):

@@ -2,11 +2,23 @@
 
 Each :class:`EngineMetrics` owns a ``CollectorRegistry`` rather than using the global
 one, so several engines (tests, embedding applications) can run in one process.
+
+The ingest counters and the latency histogram are counted on the hot path, tens of
+thousands of times a second, so they are plain integers kept by the engine's trio thread
+and turned into metric families only when scraped (:class:`_IngestCollector`):
+``prometheus_client``'s own counters take a lock per increment, and a batch of messages
+committed together is counted in one call. The rare metrics (errors, the parts gauge)
+use ``prometheus_client`` directly.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from bisect import bisect_left
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 __all__ = ["EngineMetrics"]
 
@@ -30,32 +42,60 @@ _LATENCY_BUCKETS = (
 )
 
 
+class _IngestCollector(Collector):
+    """Ingest counts, duplicates and commit latency, kept as plain numbers."""
+
+    def __init__(self) -> None:
+        self.ingested: dict[tuple[str, str], int] = {}
+        self.duplicates: dict[str, int] = {}
+        self.buckets = [0] * (len(_LATENCY_BUCKETS) + 1)  # the last one is +Inf
+        self.latency_sum = 0.0
+
+    def observe(self, seconds: float, count: int) -> None:
+        # bisect_left: a value equal to a bound belongs to that bound's bucket (le).
+        self.buckets[bisect_left(_LATENCY_BUCKETS, seconds)] += count
+        self.latency_sum += seconds * count
+
+    def collect(self) -> Iterator[Metric]:
+        ingested = CounterMetricFamily(
+            "septet_ingested",
+            "Items ingested, by carrier and outcome (committed, buffered, duplicate, status).",
+            labels=["carrier", "outcome"],
+        )
+        for (carrier, outcome), value in sorted(self.ingested.items()):
+            ingested.add_metric([carrier, outcome], value)
+        yield ingested
+        duplicates = CounterMetricFamily(
+            "septet_duplicates",
+            "Carrier retries and repeated parts absorbed, by carrier.",
+            labels=["carrier"],
+        )
+        for carrier, value in sorted(self.duplicates.items()):
+            duplicates.add_metric([carrier], value)
+        yield duplicates
+        cumulative: list[tuple[str, float]] = []
+        running = 0
+        for bound, count in zip((*_LATENCY_BUCKETS, float("inf")), self.buckets, strict=True):
+            running += count
+            cumulative.append(("+Inf" if bound == float("inf") else repr(bound), running))
+        yield HistogramMetricFamily(
+            "septet_ingest_commit_seconds",
+            "Time from ingest to durable commit.",
+            buckets=cumulative,
+            sum_value=self.latency_sum,
+        )
+
+
 class EngineMetrics:
     """The engine's counters, gauge and histogram; :meth:`render` is the exposition text."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.ingested = Counter(
-            "septet_ingested",
-            "Items ingested, by carrier and outcome (committed, buffered, duplicate, status).",
-            ["carrier", "outcome"],
-            registry=self.registry,
-        )
-        self.commit_latency = Histogram(
-            "septet_ingest_commit_seconds",
-            "Time from ingest to durable commit.",
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
-        )
+        self._ingest = _IngestCollector()
+        self.registry.register(self._ingest)
         self.parts_buffered = Gauge(
             "septet_parts_buffered",
             "Parts of concatenated messages stored while their set is incomplete.",
-            registry=self.registry,
-        )
-        self.duplicates = Counter(
-            "septet_duplicates",
-            "Carrier retries and repeated parts absorbed, by carrier.",
-            ["carrier"],
             registry=self.registry,
         )
         self.errors = Counter(
@@ -64,25 +104,20 @@ class EngineMetrics:
             ["kind"],
             registry=self.registry,
         )
-        # Label lookups cost more than the increments: keep the children.
-        self._ingested: dict[tuple[str, str], Counter] = {}
-        self._duplicates: dict[str, Counter] = {}
 
-    def count_ingested(self, carrier: str, outcome: str, seconds: float) -> None:
-        """Count one ingest that reached the store and record its latency."""
-        child = self._ingested.get((carrier, outcome))
-        if child is None:
-            child = self._ingested[(carrier, outcome)] = self.ingested.labels(carrier, outcome)
-        child.inc()
-        self.commit_latency.observe(seconds)
+    def count_ingested(self, carrier: str, outcome: str, seconds: float, count: int = 1) -> None:
+        """Count ``count`` ingests that reached the store together, ``seconds`` after they
+        started, and record their latency."""
+        ingest = self._ingest
+        key = (carrier, outcome)
+        ingest.ingested[key] = ingest.ingested.get(key, 0) + count
+        ingest.observe(seconds, count)
         if outcome == "duplicate":
-            self.count_duplicate(carrier)
+            self.count_duplicate(carrier, count)
 
-    def count_duplicate(self, carrier: str) -> None:
-        child = self._duplicates.get(carrier)
-        if child is None:
-            child = self._duplicates[carrier] = self.duplicates.labels(carrier)
-        child.inc()
+    def count_duplicate(self, carrier: str, count: int = 1) -> None:
+        duplicates = self._ingest.duplicates
+        duplicates[carrier] = duplicates.get(carrier, 0) + count
 
     def count_error(self, kind: str) -> None:
         self.errors.labels(kind).inc()

@@ -64,7 +64,8 @@ class MessageQuery(msgspec.Struct, frozen=True, kw_only=True):
     """Which messages to list: always one tenant; newest first unless ``oldest_first``.
 
     ``after`` / ``before`` are message ids (exclusive bounds; ids sort by time), so a
-    caller pages with the last id it saw and a watcher follows with ``after``.
+    caller pages with the last id it saw and a watcher follows with ``after``; a bound
+    that is not a message id raises :class:`ValueError`.
     """
 
     tenant: str

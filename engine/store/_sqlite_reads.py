@@ -15,7 +15,7 @@ from itertools import groupby
 
 from ..model import Message, StatusReport
 from ._protocol import BufferedPart, MessageQuery
-from ._sqlite_rows import decode_message, decode_part, decode_status, micros
+from ._sqlite_rows import decode_message, decode_part, decode_status, message_key, micros
 
 __all__ = [
     "find_by_carrier_id",
@@ -29,7 +29,7 @@ __all__ = [
 
 def get_message(conn: sqlite3.Connection, tenant: str, message_id: str) -> Message | None:
     row = conn.execute(
-        "SELECT body FROM messages WHERE id = ? AND tenant = ?", (message_id, tenant)
+        "SELECT body FROM messages WHERE id = ? AND tenant = ?", (message_key(message_id), tenant)
     ).fetchone()
     return None if row is None else decode_message(row[0])
 
@@ -55,8 +55,8 @@ def list_messages(conn: sqlite3.Connection, query: MessageQuery) -> list[Message
     for clause, value in (
         ("number_used = ?", query.number),
         ("sender_id = ?", query.sender),
-        ("id > ?", query.after),
-        ("id < ?", query.before),
+        ("id > ?", None if query.after is None else _cursor(query.after)),
+        ("id < ?", None if query.before is None else _cursor(query.before)),
         ("received_at >= ?", None if query.since is None else micros(query.since)),
         ("received_at < ?", None if query.until is None else micros(query.until)),
         ("has_otp = ?", query.has_otp),
@@ -73,11 +73,18 @@ def list_messages(conn: sqlite3.Connection, query: MessageQuery) -> list[Message
     return [decode_message(body) for (body,) in rows]
 
 
+def _cursor(message_id: str) -> bytes:
+    key = message_key(message_id)
+    if not key:
+        raise ValueError(f"not a message id: {message_id!r}")
+    return key
+
+
 def status_reports(conn: sqlite3.Connection, tenant: str, message_id: str) -> list[StatusReport]:
     rows = conn.execute(
         "SELECT body FROM status_reports WHERE message_id = ? AND tenant = ?"
         " ORDER BY received_at, id",
-        (message_id, tenant),
+        (message_key(message_id), tenant),
     )
     return [decode_status(body) for (body,) in rows]
 
@@ -86,7 +93,7 @@ def raw_payload(conn: sqlite3.Connection, tenant: str, message_id: str) -> bytes
     row = conn.execute(
         "SELECT r.data FROM raw_payloads AS r JOIN messages AS m ON m.id = r.message_id"
         " WHERE r.message_id = ? AND m.tenant = ?",
-        (message_id, tenant),
+        (message_key(message_id), tenant),
     ).fetchone()
     return None if row is None else bytes(row[0])
 

@@ -2,7 +2,8 @@
 
 Records are stored whole as msgspec JSON: it keeps a datetime's offset exactly (msgpack
 would normalise ``sentAt`` to UTC) and reads back with one decode. Times that queries
-compare are also kept as integer microseconds since the epoch, UTC.
+compare are also kept as integer microseconds since the epoch, UTC. Message ids are kept
+as the 16 bytes their hex digits stand for (:func:`message_key`).
 
 Many rows go into one statement (``INSERT ... VALUES (...), (...)``) rather than
 ``executemany``: each statement step releases and retakes the GIL, and with the trio
@@ -14,6 +15,7 @@ every batch size from the connection's statement cache.
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -31,6 +33,8 @@ __all__ = [
     "decode_status",
     "encode",
     "insert_rows",
+    "message_id_of",
+    "message_key",
     "message_row",
     "micros",
     "padded_chunks",
@@ -45,7 +49,28 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _MAX_ROWS_PER_STATEMENT = 256
 
-MessageRow = tuple[str, str, str, str, int, bool, str, str | None, bytes]
+MessageRow = tuple[bytes, str, str, str, int, bool, bytes]
+
+_MESSAGE_PREFIX = "msg_"
+_MESSAGE_ID = re.compile(r"msg_[0-9a-f]{32}")
+_NO_MESSAGE = b""
+"""The key of an id no message can have: it matches nothing."""
+
+
+def message_key(message_id: str) -> bytes:
+    """The key of ``message_id`` in the tables: the 16 bytes of its hex digits.
+
+    An id that is not one Septet makes (a typo in a request, an id of another kind)
+    gets a key that matches no message, so a lookup answers nothing rather than failing.
+    """
+    if _MESSAGE_ID.fullmatch(message_id) is None:
+        return _NO_MESSAGE
+    return bytes.fromhex(message_id[4:])
+
+
+def message_id_of(key: bytes) -> str:
+    """The message id a key stands for (the inverse of :func:`message_key`)."""
+    return _MESSAGE_PREFIX + key.hex()
 
 
 def micros(moment: datetime) -> int:
@@ -57,17 +82,23 @@ def micros(moment: datetime) -> int:
 
 def message_row(message: Message) -> MessageRow:
     """The ``messages`` row. Encoding first also proves every text field can be bound
-    (msgspec refuses lone surrogates, as SQLite's binding would)."""
+    (msgspec refuses lone surrogates, as SQLite's binding would).
+
+    Raises :class:`ValueError` for an id that is not one Septet makes, before anything
+    is written.
+    """
+    body = encode(message)
+    key = message_key(message.id)
+    if not key:
+        raise ValueError(f"not a message id: {message.id!r}")
     return (
-        message.id,
+        key,
         message.tenant,
         message.number_used,
         message.sender_id,
         micros(message.received_at),
         message.otp is not None,
-        message.carrier,
-        message.carrier_message_id,
-        encode(message),
+        body,
     )
 
 

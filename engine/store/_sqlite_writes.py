@@ -31,6 +31,8 @@ from ._sqlite_rows import (
     decode_status,
     encode,
     insert_rows,
+    message_id_of,
+    message_key,
     micros,
     padded_chunks,
 )
@@ -178,9 +180,10 @@ def _apply_one(conn: sqlite3.Connection, op: WriteOp) -> object:
     return result
 
 
-def _existing_messages(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, bytes]:
-    found: dict[str, bytes] = {}
-    for chunk in padded_chunks(conn, ids, 1):
+def _existing_messages(conn: sqlite3.Connection, keys: Sequence[bytes]) -> dict[bytes, bytes]:
+    """Message key -> body, for the keys already in the inbox."""
+    found: dict[bytes, bytes] = {}
+    for chunk in padded_chunks(conn, keys, 1):
         marks = ",".join("?" * len(chunk))
         found.update(conn.execute(f"SELECT id, body FROM messages WHERE id IN ({marks})", chunk))
     return found
@@ -188,9 +191,9 @@ def _existing_messages(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str
 
 def _known_carrier_ids(
     conn: sqlite3.Connection, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[str | None, bytes | None]]:
-    """(carrier, id) -> (message id or None while a buffered part holds it, its body)."""
-    found: dict[tuple[str, str], tuple[str | None, bytes | None]] = {}
+) -> dict[tuple[str, str], tuple[bytes | None, bytes | None]]:
+    """(carrier, id) -> (message key or None while a buffered part holds it, its body)."""
+    found: dict[tuple[str, str], tuple[bytes | None, bytes | None]] = {}
     for chunk in padded_chunks(conn, keys, 2):
         values = ",".join(["(?,?)"] * len(chunk))
         rows = conn.execute(
@@ -207,45 +210,47 @@ def _known_carrier_ids(
 
 
 def _commit_messages(conn: sqlite3.Connection, ops: Sequence[CommitMessage]) -> list[Written]:
-    existing = _existing_messages(conn, [op.message.id for op in ops])
+    existing = _existing_messages(conn, [op.row[0] for op in ops])
     keys = [
         (op.message.carrier, op.message.carrier_message_id)
         for op in ops
         if op.message.carrier_message_id is not None
     ]
     known = _known_carrier_ids(conn, keys) if keys else {}
-    by_id: dict[str, Message] = {}
+    by_id: dict[bytes, Message] = {}
     by_key: dict[tuple[str, str], Message] = {}
     message_rows: list[MessageRow] = []
-    carrier_rows: list[tuple[str, str, str]] = []
-    raw_rows: list[tuple[str, bytes]] = []
+    carrier_rows: list[tuple[str, str, bytes]] = []
+    raw_rows: list[tuple[bytes, bytes]] = []
     results: list[Written] = []
     for op in ops:
         message = op.message
-        original = by_id.get(message.id)
-        if original is None and message.id in existing:
-            original = decode_message(existing[message.id])
+        row = op.row
+        message_id = row[0]
+        original = by_id.get(message_id)
+        if original is None and existing and message_id in existing:
+            original = decode_message(existing[message_id])
         key = None
         if original is None and message.carrier_message_id is not None:
             key = (message.carrier, message.carrier_message_id)
             original = by_key.get(key)
-            hit = known.get(key)
-            if original is None and hit is not None and hit[1] is not None:
-                original = decode_message(hit[1])
+            hit = known.get(key) if known else None
             if hit is not None:
+                if original is None and hit[1] is not None:
+                    original = decode_message(hit[1])
                 # Held by a buffered part (or by a message we cannot read): the
                 # message is kept, but the carrier id stays with what holds it.
                 key = None
         if original is not None:
             results.append(Written(outcome="duplicate", message=original))
             continue
-        message_rows.append(op.row)
-        by_id[message.id] = message
+        message_rows.append(row)
+        by_id[message_id] = message
         if key is not None:
-            carrier_rows.append((key[0], key[1], message.id))
+            carrier_rows.append((key[0], key[1], message_id))
             by_key[key] = message
         if op.raw is not None:
-            raw_rows.append((message.id, op.raw))
+            raw_rows.append((message_id, op.raw))
         results.append(Written(outcome="inserted", message=message))
     _insert_messages(conn, message_rows, carrier_rows, raw_rows)
     return results
@@ -254,13 +259,12 @@ def _commit_messages(conn: sqlite3.Connection, ops: Sequence[CommitMessage]) -> 
 def _insert_messages(
     conn: sqlite3.Connection,
     message_rows: Sequence[MessageRow],
-    carrier_rows: Sequence[tuple[str, str, str]],
-    raw_rows: Sequence[tuple[str, bytes]],
+    carrier_rows: Sequence[tuple[str, str, bytes]],
+    raw_rows: Sequence[tuple[bytes, bytes]],
 ) -> None:
     insert_rows(
         conn,
-        "messages (id, tenant, number_used, sender_id, received_at, has_otp,"
-        " carrier, carrier_message_id, body)",
+        "messages (id, tenant, number_used, sender_id, received_at, has_otp, body)",
         message_rows,
     )
     insert_rows(conn, "carrier_ids (carrier, carrier_message_id, message_id)", carrier_rows)
@@ -280,7 +284,8 @@ def _add_part(conn: sqlite3.Connection, op: AddPart) -> PartAdded:
             (part.carrier, part.carrier_message_id),
         ).fetchone()
         if row is not None:
-            return PartAdded(outcome="seen", parts=set_parts(conn, part.set_key), message_id=row[0])
+            held = None if row[0] is None else message_id_of(row[0])
+            return PartAdded(outcome="seen", parts=set_parts(conn, part.set_key), message_id=held)
     taken = conn.execute(
         "SELECT 1 FROM parts WHERE set_key = ? AND seq = ?", (part.set_key, part.seq)
     ).fetchone()
@@ -308,8 +313,9 @@ def _add_part(conn: sqlite3.Connection, op: AddPart) -> PartAdded:
 
 def _complete_part_set(conn: sqlite3.Connection, op: CompletePartSet) -> Written:
     message = op.message
+    message_id = op.row[0]
     original: Message | None = None
-    row = conn.execute("SELECT body FROM messages WHERE id = ?", (message.id,)).fetchone()
+    row = conn.execute("SELECT body FROM messages WHERE id = ?", (message_id,)).fetchone()
     if row is None and message.carrier_message_id is not None:
         row = conn.execute(
             "SELECT m.body FROM carrier_ids AS c JOIN messages AS m ON m.id = c.message_id"
@@ -320,19 +326,19 @@ def _complete_part_set(conn: sqlite3.Connection, op: CompletePartSet) -> Written
         original = decode_message(row[0])
     target = original or message
     if original is None:
-        _insert_messages(conn, [op.row], [], [(message.id, op.raw)] if op.raw is not None else [])
+        _insert_messages(conn, [op.row], [], [(message_id, op.raw)] if op.raw is not None else [])
     # The parts' carrier ids now name the message, so a late retry of a part dedupes.
     conn.execute(
         "UPDATE carrier_ids SET message_id = ? WHERE message_id IS NULL"
         " AND (carrier, carrier_message_id) IN (SELECT carrier, carrier_message_id"
         "  FROM parts WHERE set_key = ? AND carrier_message_id IS NOT NULL)",
-        (target.id, op.set_key),
+        (message_key(target.id), op.set_key),
     )
     if original is None and message.carrier_message_id is not None:
         conn.execute(
             "INSERT INTO carrier_ids (carrier, carrier_message_id, message_id)"
             " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            (message.carrier, message.carrier_message_id, message.id),
+            (message.carrier, message.carrier_message_id, message_id),
         )
     conn.execute("DELETE FROM parts WHERE set_key = ?", (op.set_key,))
     return Written(outcome="inserted" if original is None else "duplicate", message=target)
@@ -356,7 +362,7 @@ def _commit_status(conn: sqlite3.Connection, op: CommitStatus) -> StatusReport:
             (report.carrier, report.refers_to, report.tenant),
         ).fetchone()
         if linked is not None:
-            report = msgspec.structs.replace(report, message_id=linked[0])
+            report = msgspec.structs.replace(report, message_id=message_id_of(linked[0]))
     conn.execute(
         "INSERT INTO status_reports (id, tenant, carrier, carrier_message_id, message_id,"
         " received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -365,7 +371,7 @@ def _commit_status(conn: sqlite3.Connection, op: CommitStatus) -> StatusReport:
             report.tenant,
             report.carrier,
             report.carrier_message_id,
-            report.message_id,
+            None if report.message_id is None else message_key(report.message_id),
             micros(report.received_at),
             encode(report),
         ),

@@ -118,8 +118,8 @@ async def test_commit_messages_dedupes_against_buffered_parts_and_itself(
 ) -> None:
     await store.add_part(records.part("set-1", 1, carrier_message_id="P1"))
     held = records.message(carrier_message_id="P1")
-    same = records.message(id="msg_same", carrier_message_id=None)
-    twice = records.message(id="msg_same", carrier_message_id=None, content="twice")
+    same = records.message(carrier_message_id=None)
+    twice = records.message(id=same.id, carrier_message_id=None, content="twice")
     written = await store.commit_messages([(held, None), (same, None), (twice, None)])
     # held by a part: the message is kept, the carrier id stays with the part
     assert [w.outcome for w in written] == ["inserted", "inserted", "duplicate"]
