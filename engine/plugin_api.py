@@ -27,6 +27,14 @@ A destination delivers one :class:`Delivery` (a message and the delivery's stabl
 per call, answers a :class:`DeliveryReceipt` for the attempt log, and classifies
 failures: :class:`RetryableDeliveryError` or :class:`PermanentDeliveryError`. The
 engine owns retries, backoff, rate limits and circuit breakers.
+
+A destination that speaks HTTP builds on the shared client rather than its own:
+:func:`open_http_client` (httpx, guarded against SSRF by an :class:`HttpTargetPolicy`,
+no redirects, bounded by a total timeout), :func:`post_json` for one attempt with a
+bounded, redacted answer, and :func:`classify_http_response` for what the answer means.
+Its ``Config`` extends :class:`HttpDestinationConfig` (the URL, timeouts and policy
+settings) and checks the URL with :func:`validate_target_url`. :mod:`signing` signs
+what it sends the Standard Webhooks way (``signing.headers``).
 """
 
 from __future__ import annotations
@@ -37,12 +45,27 @@ from typing import ClassVar, Protocol, runtime_checkable
 import msgspec
 import trio
 
+from . import signing
+from .delivery._http import open_http_client
+from .delivery._responses import (
+    HttpTargetResponse,
+    classify_http_response,
+    parse_retry_after,
+    post_json,
+)
+from .delivery._targets import (
+    HttpDestinationConfig,
+    HttpTargetPolicy,
+    redact_url,
+    validate_target_url,
+)
 from .errors import (
     ConfigError,
     EngineClosedError,
     PermanentDeliveryError,
     PluginError,
     RetryableDeliveryError,
+    SignatureError,
     StoreError,
 )
 from .model import (
@@ -67,6 +90,9 @@ __all__ = [
     "Destination",
     "Emit",
     "EngineClosedError",
+    "HttpDestinationConfig",
+    "HttpTargetPolicy",
+    "HttpTargetResponse",
     "InboundItem",
     "InboundPdu",
     "InboundStatus",
@@ -78,7 +104,15 @@ __all__ = [
     "PluginError",
     "RetryableDeliveryError",
     "Segment",
+    "SignatureError",
     "StoreError",
+    "classify_http_response",
+    "open_http_client",
+    "parse_retry_after",
+    "post_json",
+    "redact_url",
+    "signing",
+    "validate_target_url",
 ]
 
 API_VERSION = 1

@@ -1,1 +1,1 @@
-"""Built-in destination adapters, registered under the ``septet.destinations`` entry points."""
+"""Built-in destination adapters, registered under the ``septet.destinations`` group."""
