@@ -17,7 +17,7 @@ the store.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 
@@ -27,12 +27,21 @@ import trio
 from ._ids import id_floor
 from ._metrics import EngineMetrics
 from .config import Config
+from .delivery import DestinationWorker, Router
 from .errors import EngineClosedError
-from .model import InboundItem, IngestResult, Message, StatusReport
+from .model import (
+    DeliveryAttempt,
+    DeliveryRecord,
+    DeliveryStatus,
+    InboundItem,
+    IngestResult,
+    Message,
+    StatusReport,
+)
 from .pipeline import MessageFilter, MessageStream, Pipeline, WatcherHub, run_sweeper
 from .pipeline._normalize import normalize_number, normalize_sender, region_of
 from .pipeline._watchers import HORIZON
-from .plugin_api import Carrier, Emit
+from .plugin_api import Carrier, Destination, Emit
 from .store import MessageQuery, Store
 
 __all__ = ["Septet", "open"]
@@ -41,13 +50,36 @@ __all__ = ["Septet", "open"]
 class Septet:
     """A running engine; get one from :func:`open`."""
 
-    def __init__(self, config: Config, store: Store) -> None:
+    def __init__(
+        self, config: Config, store: Store, destinations: Mapping[str, Destination] | None = None
+    ) -> None:
         self.config = config
         self.metrics = EngineMetrics()
         """Prometheus metrics; ``metrics.registry``, ``metrics.render()``."""
         self._store = store
         self._hub = WatcherHub()
-        self._pipeline = Pipeline(config, store, self.metrics, self._hub.publish)
+        adapters = destinations or {}
+        self._workers = {
+            d.name: DestinationWorker(d.name, adapters[d.name], d.policy, store, self.metrics)
+            for d in config.destinations
+            if d.name in adapters
+        }
+        routes = config.routes
+        router = Router(routes) if routes.rules or routes.default else None
+        self._pipeline = Pipeline(
+            config,
+            store,
+            self.metrics,
+            self._committed,
+            None if router is None else router.resolve,
+        )
+
+    def _committed(self, message: Message, destinations: tuple[str, ...]) -> None:
+        self._hub.publish(message)
+        for name in destinations:
+            worker = self._workers.get(name)
+            if worker is not None:
+                worker.wake()
 
     async def ingest(self, item: InboundItem) -> IngestResult:
         """Make ``item`` durable and say what it became; only then may a carrier ack it.
@@ -162,6 +194,80 @@ class Septet:
         """The carrier payload kept with a message for audit (cut to ``raw_limit_bytes``)."""
         return await self._store.raw_payload(self.config.tenant, message_id)
 
+    # Deliveries ------------------------------------------------------------------
+
+    async def deliveries(
+        self,
+        *,
+        message_id: str | None = None,
+        destination: str | None = None,
+        status: DeliveryStatus | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[DeliveryRecord]:
+        """The outbox: deliveries matching the filters, oldest first, after the delivery
+        id ``after`` (for paging)."""
+        found = await self._store.list_deliveries(
+            self.config.tenant,
+            message_id=message_id,
+            destination=destination,
+            status=status,
+            after=after,
+            limit=limit,
+        )
+        return list(found)
+
+    async def delivery_attempts(self, delivery_id: str) -> list[DeliveryAttempt]:
+        """Every attempt of one delivery: when, how long, the outcome, status and error."""
+        return list(await self._store.delivery_attempts(self.config.tenant, delivery_id))
+
+    async def replay(
+        self,
+        delivery_id: str | None = None,
+        *,
+        destination: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """Send again: one delivery (whatever its state, unless under way), or every
+        ``failed`` delivery of ``destination`` (optionally those created in ``[since,
+        until)``). Each starts a fresh retry schedule; answers how many were replayed."""
+        if delivery_id is None and destination is None:
+            raise ValueError("name a delivery or a destination to replay")
+        count = await self._store.replay_deliveries(
+            self.config.tenant,
+            delivery_id=delivery_id,
+            destination=destination,
+            since=since,
+            until=until,
+        )
+        for worker in self._workers.values():
+            worker.wake()
+        return count
+
+    async def disable_destination(self, name: str, reason: str) -> None:
+        """Stop delivering to ``name``: its deliveries wait until it is enabled."""
+        await self._store.set_destination_disabled(self._worker(name).name, reason)
+        self._worker(name).disabled = reason
+
+    async def enable_destination(self, name: str) -> None:
+        """Deliver to ``name`` again (after a ``410 Gone`` or :meth:`disable_destination`);
+        what waited is due at once."""
+        worker = self._worker(name)
+        await self._store.set_destination_disabled(name, None)
+        worker.disabled = None
+        worker.wake()
+
+    async def disabled_destinations(self) -> dict[str, str]:
+        """The disabled destinations and why."""
+        return dict(await self._store.disabled_destinations())
+
+    def _worker(self, name: str) -> DestinationWorker:
+        worker = self._workers.get(name)
+        if worker is None:
+            raise KeyError(f"no destination is named {name!r}")
+        return worker
+
     def _filter(self, tenant: str | None, number: str | None, sender: str | None) -> MessageFilter:
         region = self.config.default_region
         if number is not None:
@@ -204,21 +310,35 @@ async def open(
     """Run an engine: its store (``config.store`` under ``config.data_dir`` unless
     ``store`` is given), its reassembly sweeper and its configured carriers.
 
-    Carrier configs are validated before anything starts. On exit: carriers stop, the
-    ingests in flight finish, then the store closes.
+    Carrier and destination configs are validated before anything starts. Deliveries
+    that a previous run left claimed are handed back and resume at once. On exit:
+    carriers stop, the ingests in flight finish, delivery workers stop (an attempt cut
+    short is retried on the next start), then the destinations and the store close.
     """
     config = Config() if config is None else config
     carriers: list[Carrier] = []
-    if config.carriers:
-        from .plugins import load_carriers
+    destinations: dict[str, Destination] = {}
+    if config.carriers or config.destinations:
+        from .plugins import load_carriers, load_destination
 
         carriers = load_carriers(config.carriers)
+        for destination in config.destinations:
+            destinations[destination.name] = load_destination(
+                destination.name, destination.adapter, destination.config
+            )
     async with AsyncExitStack() as stack:
+        for adapter in destinations.values():
+            stack.push_async_callback(adapter.aclose)
         if store is None:
             from .store import open_store
 
             store = await stack.enter_async_context(open_store(config.store, config.data_dir))
-        septet = Septet(config, store)
+        septet = Septet(config, store, destinations)
+        if septet._workers:
+            await store.recover_claims()
+            disabled = await store.disabled_destinations()
+            for name, worker in septet._workers.items():
+                worker.disabled = disabled.get(name)
         body_error: BaseException | None = None
         try:
             async with trio.open_nursery() as workers:
@@ -228,6 +348,8 @@ async def open(
                     septet.metrics,
                     config.reassembly.sweep_seconds,
                 )
+                for worker in septet._workers.values():
+                    await workers.start(worker.run)
                 async with trio.open_nursery() as carrier_tasks:
                     for carrier in carriers:
                         await carrier_tasks.start(carrier.run, septet._emit_for(carrier))

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -40,6 +41,9 @@ _LATENCY_BUCKETS = (
     1.0,
     5.0,
 )
+
+# Receipt to delivery: milliseconds when all is well, hours when a destination was down.
+_DELIVERY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0, 300.0, 3600.0, 86400.0)
 
 
 class _IngestCollector(Collector):
@@ -104,6 +108,19 @@ class EngineMetrics:
             ["kind"],
             registry=self.registry,
         )
+        self.deliveries = Counter(
+            "septet_delivery_attempts",
+            "Delivery attempts by destination and outcome (delivered, retry, failed, held).",
+            ["destination", "outcome"],
+            registry=self.registry,
+        )
+        self.delivered_after = Histogram(
+            "septet_delivered_seconds",
+            "Time from a message's receipt to its delivery, by destination.",
+            ["destination"],
+            buckets=_DELIVERY_BUCKETS,
+            registry=self.registry,
+        )
 
     def count_ingested(self, carrier: str, outcome: str, seconds: float, count: int = 1) -> None:
         """Count ``count`` ingests that reached the store together, ``seconds`` after they
@@ -121,6 +138,14 @@ class EngineMetrics:
 
     def count_error(self, kind: str) -> None:
         self.errors.labels(kind).inc()
+
+    def count_delivery(self, destination: str, outcome: str, received_at: datetime | None) -> None:
+        """Count one delivery attempt; for a delivered one, how long after the message's
+        receipt it arrived."""
+        self.deliveries.labels(destination, outcome).inc()
+        if received_at is not None:
+            seconds = (datetime.now(UTC) - received_at).total_seconds()
+            self.delivered_after.labels(destination).observe(max(0.0, seconds))
 
     def render(self) -> bytes:
         """The Prometheus text exposition of this engine's metrics."""

@@ -17,11 +17,13 @@ from typing import Any, Literal
 
 import msgspec
 
+from .delivery import _policy, _routes
 from .errors import ConfigError
 
 __all__ = [
     "CarrierConfig",
     "Config",
+    "DestinationConfig",
     "LogConfig",
     "MetricsConfig",
     "ReassemblyConfig",
@@ -79,6 +81,19 @@ class CarrierConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Settings validated by the adapter's own ``Config`` Struct."""
 
 
+class DestinationConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One destination instance: an adapter, its own settings, and how the outbox treats it."""
+
+    name: str
+    """The instance name, unique in the config; routes name destinations by it."""
+    adapter: str
+    """The ``septet.destinations`` entry-point name, e.g. ``webhook``."""
+    config: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Settings validated by the adapter's own ``Config`` Struct."""
+    policy: _policy.DestinationPolicy = msgspec.field(default_factory=_policy.DestinationPolicy)
+    """Retries, concurrency, rate limit, ordering, timeout and circuit breaker."""
+
+
 class LogConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Structured logs: JSON lines for machines, coloured key=value for people."""
 
@@ -106,8 +121,24 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     store: StoreConfig = msgspec.field(default_factory=StoreConfig)
     reassembly: ReassemblyConfig = msgspec.field(default_factory=ReassemblyConfig)
     carriers: tuple[CarrierConfig, ...] = ()
+    destinations: tuple[DestinationConfig, ...] = ()
+    routes: _routes.RouteTable = msgspec.field(default_factory=_routes.RouteTable)
+    """Which destinations each message goes to (the tenant's route table)."""
     log: LogConfig = msgspec.field(default_factory=LogConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
+
+    def __post_init__(self) -> None:
+        for kind, names in (
+            ("carriers", [c.name for c in self.carriers]),
+            ("destinations", [d.name for d in self.destinations]),
+        ):
+            for index, name in enumerate(names):
+                if name in names[:index]:
+                    raise ConfigError(
+                        f"the name {name!r} is used twice", key=f"{kind}[{index}].name"
+                    )
+        known = {d.name for d in self.destinations}
+        _routes.check_route_destinations(self.routes, known, key="routes")
 
 
 def load_config(
@@ -171,7 +202,7 @@ def dump_default_config() -> str:
             lines.append(f"{key} = {_toml_scalar(value)}")
     for table, values in tables:
         lines += ["", f"[{table}]"]
-        lines += [f"{k} = {_toml_scalar(v)}" for k, v in values.items() if v is not None]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None]
     lines += [
         "",
         "# One table per carrier instance, for example:",
@@ -179,6 +210,17 @@ def dump_default_config() -> str:
         '# name = "sandbox"',
         '# adapter = "sandbox"',
         '# config = { socket = "/run/septet/sandbox.sock", auto_rate = 0.5 }',
+        "",
+        "# One table per destination, and the routes that pick them, for example:",
+        "# [[destinations]]",
+        '# name = "ops"',
+        '# adapter = "webhook"',
+        '# config = { url = "https://hooks.example.com/sms", secrets = ["whsec_..."] }',
+        "# policy = { max_concurrency = 4, timeout_seconds = 15.0 }",
+        "# [[routes.rules]]",
+        '# name = "codes"',
+        "# has_code = true",
+        '# destinations = ["ops"]',
     ]
     return "\n".join(lines) + "\n"
 
@@ -191,7 +233,10 @@ def _validation_error_key(error: msgspec.ValidationError) -> tuple[str | None, s
     """Split a msgspec validation error into the dotted key it is about and the reason.
 
     ``Expected `int`, got `str` - at `$.store.batch_rows``` gives ``store.batch_rows``;
-    an unknown or missing field is named in the key (``store.bogus``).
+    an unknown or missing field is named in the key (``store.bogus``). A Struct that
+    checked itself raised a :class:`ConfigError` whose key is relative to it
+    (``rules[2].sender_regex``); msgspec's path says where the Struct sits, and the two
+    join (``routes.rules[2].sender_regex``).
     """
     match = _PATH_SUFFIX.fullmatch(str(error))
     assert match is not None  # the pattern matches any text
@@ -199,6 +244,12 @@ def _validation_error_key(error: msgspec.ValidationError) -> tuple[str | None, s
     field = _FIELD_NAMED.match(reason)
     if field is not None:
         path = f"{path}.{field['field']}" if path else field["field"]
+    cause = error.__cause__
+    if isinstance(cause, ConfigError) and cause.key:
+        inner = cause.key
+        joiner = "" if inner.startswith("[") or not path else "."
+        path = f"{path}{joiner}{inner}"
+        reason = cause.reason
     return path or None, reason
 
 
@@ -244,6 +295,12 @@ def _override_for(
         if key == dotted or key.startswith((f"{dotted}.", f"{dotted}[")):
             return variable
     return None
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_scalar(item) for item in value) + "]"
+    return _toml_scalar(value)
 
 
 def _toml_scalar(value: Any) -> str:

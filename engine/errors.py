@@ -127,6 +127,8 @@ class ConfigError(SeptetError, ValueError):
 
     def __init__(self, message: str, *, key: str | None = None) -> None:
         self.key = key
+        self.reason = message
+        """The message without the key."""
         super().__init__(f"{key}: {message}" if key else message)
 
 

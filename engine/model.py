@@ -26,7 +26,10 @@ import msgspec
 
 __all__ = [
     "Delivery",
+    "DeliveryAttempt",
     "DeliveryReceipt",
+    "DeliveryRecord",
+    "DeliveryStatus",
     "Encoding",
     "InboundItem",
     "InboundPdu",
@@ -200,3 +203,39 @@ class DeliveryReceipt(msgspec.Struct, frozen=True, kw_only=True):
     status_code: int | None = None
     response: str | None = None
     """An excerpt of the answer's body, already truncated by the adapter."""
+
+
+DeliveryStatus = Literal["pending", "delivering", "delivered", "failed"]
+"""``pending``: waiting for its next attempt; ``delivering``: an attempt is under way;
+``delivered``; ``failed``: retries exhausted or refused for good (kept for replay)."""
+
+
+class DeliveryRecord(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """A delivery as the outbox keeps it: one message to one destination."""
+
+    id: str
+    tenant: str
+    message_id: str
+    destination: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    """When the next attempt is due (``pending``) or the current one's lease ends."""
+    created_at: datetime
+    updated_at: datetime
+    last_error: str | None
+
+
+class DeliveryAttempt(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """One attempt of a delivery, as the attempt log keeps it."""
+
+    delivery_id: str
+    attempt: int
+    started_at: datetime
+    duration_ms: float
+    outcome: Literal["delivered", "retry", "failed", "held"]
+    """``retry``: failed, another attempt is scheduled; ``failed``: no more attempts;
+    ``held``: the destination was disabled by this answer and the delivery waits."""
+    status_code: int | None
+    error: str | None
+    response: str | None

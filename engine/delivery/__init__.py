@@ -1,4 +1,22 @@
-"""Delivery: routes, the outbox and its workers, retry policy, and the HTTP client that
+"""Delivery: routes, the outbox workers, the retry policy, and the HTTP client that
 destination adapters share (targets checked against SSRF)."""
 
-__all__: list[str] = []
+from ._breaker import BreakerState, CircuitBreaker
+from ._outbox import POLL_SECONDS, DestinationWorker
+from ._policy import DEFAULT_RETRY_SCHEDULE, DestinationPolicy, RetrySchedule, TokenBucket
+from ._routes import Router, RouteRule, RouteTable, check_route_destinations
+
+__all__ = [
+    "BreakerState",
+    "CircuitBreaker",
+    "DEFAULT_RETRY_SCHEDULE",
+    "DestinationPolicy",
+    "DestinationWorker",
+    "POLL_SECONDS",
+    "RetrySchedule",
+    "RouteRule",
+    "RouteTable",
+    "Router",
+    "TokenBucket",
+    "check_route_destinations",
+]

@@ -108,11 +108,16 @@ class Pipeline:
         config: Config,
         store: Store,
         metrics: EngineMetrics,
-        on_commit: Callable[[Message], None],
+        on_commit: Callable[[Message, tuple[str, ...]], None],
+        route: Callable[[Message], tuple[str, ...]] | None = None,
     ) -> None:
+        """``route`` names the destinations a new message goes to (its outbox, written in
+        the message's transaction); ``on_commit`` hears of each committed message with
+        them."""
         self._store = store
         self._metrics = metrics
         self._on_commit = on_commit
+        self._route = route
         self._tenant = config.tenant
         self._region = config.default_region
         self._raw_limit = config.raw_limit_bytes
@@ -217,10 +222,14 @@ class Pipeline:
         ]
         fast: list[int] = []
         written: Sequence[Written] = ()
+        routes: list[tuple[str, ...]] | None = None
         try:
             batch = self._fast_batch(items, slots, prepared, fast, slow)
             if batch:
-                written = await self._store.commit_messages(batch)
+                if self._route is not None:
+                    route = self._route
+                    routes = [route(message) for message, _ in batch]
+                written = await self._store.commit_messages(batch, destinations=routes)
         except EngineClosedError as error:
             errors.append((fast[0] if fast else 0, error))
         except Exception as error:
@@ -230,11 +239,11 @@ class Pipeline:
             seconds = perf_counter() - started
             counts: dict[tuple[str, str], int] = {}
             on_commit = self._on_commit
-            for i, answer in zip(fast, written, strict=True):
+            for n, (i, answer) in enumerate(zip(fast, written, strict=True)):
                 if answer.outcome == "duplicate":
                     result = IngestResult(outcome="duplicate", message=answer.message)
                 else:
-                    on_commit(answer.message)
+                    on_commit(answer.message, () if routes is None else routes[n])
                     result = IngestResult(outcome="committed", message=answer.message)
                 results[i] = result
                 key = (items[i].carrier, result.outcome)
@@ -355,12 +364,13 @@ class Pipeline:
 
     async def _commit(self, draft: Draft, found: Otp | None) -> IngestResult:
         message = draft.finish(new_id("msg"), self._tenant, found)
+        destinations = () if self._route is None else self._route(message)
         written = await self._store.commit_message(
-            message, raw=bound_raw(draft.raw, self._raw_limit)
+            message, raw=bound_raw(draft.raw, self._raw_limit), destinations=destinations
         )
         if written.outcome == "duplicate":
             return IngestResult(outcome="duplicate", message=written.message)
-        self._on_commit(written.message)
+        self._on_commit(written.message, destinations)
         return IngestResult(outcome="committed", message=written.message)
 
     async def _commit_status(self, item: InboundStatus, number: str, now: datetime) -> IngestResult:
@@ -448,7 +458,10 @@ class Pipeline:
         found = None if draft.otp_text is None else _model_otp(otp.extract(draft.otp_text))
         message = draft.finish(new_id("msg"), self._tenant, found)
         raw = bound_raw(draft.raw, self._raw_limit)
-        written = await self._store.complete_part_set(key, message, raw=raw)
+        destinations = () if self._route is None else self._route(message)
+        written = await self._store.complete_part_set(
+            key, message, raw=raw, destinations=destinations
+        )
         self._metrics.parts_buffered.dec(len(parts))
         self._duplicates.pop(key, None)
         self._recent[key] = (
@@ -458,7 +471,7 @@ class Pipeline:
         if len(self._recent) > _RECENT_SETS:
             self._recent.popitem(last=False)
         if written.outcome == "inserted":
-            self._on_commit(written.message)
+            self._on_commit(written.message, destinations)
         return written.message
 
     async def flush_sets(self, *, now: datetime, expired_only: bool) -> int:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from ._open import open_store
-from ._protocol import BufferedPart, MessageQuery, PartAdded, Store, Written
+from ._protocol import BufferedPart, ClaimedDelivery, MessageQuery, PartAdded, Store, Written
 from ._sqlite import SqliteStore, open_sqlite_store
 
 __all__ = [
     "BufferedPart",
+    "ClaimedDelivery",
     "MessageQuery",
     "PartAdded",
     "SqliteStore",

@@ -10,15 +10,15 @@ Stores are scoped by tenant on reads; ids are globally unique, time-sortable str
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
 import msgspec
 
-from ..model import Message, StatusReport
+from ..model import DeliveryAttempt, DeliveryRecord, DeliveryStatus, Message, StatusReport
 
-__all__ = ["BufferedPart", "MessageQuery", "PartAdded", "Store", "Written"]
+__all__ = ["BufferedPart", "ClaimedDelivery", "MessageQuery", "PartAdded", "Store", "Written"]
 
 
 class BufferedPart(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,6 +53,18 @@ class PartAdded(msgspec.Struct, frozen=True, kw_only=True):
     message_id: str | None = None
 
 
+class ClaimedDelivery(msgspec.Struct, frozen=True, kw_only=True):
+    """A delivery a worker now holds: attempt it, then report with :class:`FinishAttempt`."""
+
+    id: str
+    message: Message
+    attempt: int
+    """The number of the attempt about to be made, from 1."""
+    retry_step: int
+    """How many retries of the schedule were used since the delivery (or its replay)."""
+    created_at: datetime
+
+
 class Written(msgspec.Struct, frozen=True, kw_only=True):
     """The answer to a message write: ``inserted``, or ``duplicate`` with the original."""
 
@@ -84,8 +96,11 @@ class MessageQuery(msgspec.Struct, frozen=True, kw_only=True):
 class Store(Protocol):
     """The inbox. Every method is safe to call from many tasks at once."""
 
-    async def commit_message(self, message: Message, *, raw: bytes | None = None) -> Written:
-        """Insert ``message`` (and ``raw``, the payload kept for audit) in one transaction.
+    async def commit_message(
+        self, message: Message, *, raw: bytes | None = None, destinations: Sequence[str] = ()
+    ) -> Written:
+        """Insert ``message`` (and ``raw``, the payload kept for audit) with one pending
+        delivery per name in ``destinations`` (the outbox), in one transaction.
 
         If ``(message.carrier, message.carrier_message_id)`` is already stored (as a
         message or as a completed part), nothing is written and the original is returned
@@ -94,10 +109,14 @@ class Store(Protocol):
         ...
 
     async def commit_messages(
-        self, messages: Sequence[tuple[Message, bytes | None]]
+        self,
+        messages: Sequence[tuple[Message, bytes | None]],
+        *,
+        destinations: Sequence[Sequence[str]] | None = None,
     ) -> Sequence[Written]:
-        """:meth:`commit_message` for each ``(message, raw)``, answered in order, all
-        durable when this returns, written in one transaction (or one batch).
+        """:meth:`commit_message` for each ``(message, raw)`` (with the destinations at
+        the same index), answered in order, all durable when this returns, written in one
+        transaction (or one batch).
 
         A message whose carrier id an earlier one of the same list already holds is a
         ``duplicate`` of that earlier one, as if they had been committed one by one.
@@ -110,10 +129,15 @@ class Store(Protocol):
         ...
 
     async def complete_part_set(
-        self, set_key: str, message: Message, *, raw: bytes | None = None
+        self,
+        set_key: str,
+        message: Message,
+        *,
+        raw: bytes | None = None,
+        destinations: Sequence[str] = (),
     ) -> Written:
-        """In one transaction: insert ``message``, map every part's carrier id to it,
-        and delete the set's buffered parts."""
+        """In one transaction: insert ``message`` with its deliveries, map every part's
+        carrier id to it, and delete the set's buffered parts."""
         ...
 
     async def part_sets(
@@ -150,6 +174,82 @@ class Store(Protocol):
 
     async def raw_payload(self, tenant: str, message_id: str) -> bytes | None:
         """The raw payload kept with a message for audit."""
+        ...
+
+    # The outbox ------------------------------------------------------------------
+
+    async def claim_deliveries(
+        self,
+        destination: str,
+        *,
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+        ordered: bool = False,
+    ) -> Sequence[ClaimedDelivery]:
+        """Claim up to ``limit`` deliveries of ``destination`` due at ``now``, the most
+        overdue first, for ``lease_seconds``: unreported by then, they are due again.
+        ``ordered`` claims only the destination's oldest open delivery, when due."""
+        ...
+
+    async def finish_attempt(
+        self,
+        attempt: DeliveryAttempt,
+        *,
+        status: DeliveryStatus,
+        due_at: datetime | None = None,
+        retry_step: int | None = None,
+    ) -> None:
+        """Log ``attempt`` and set its delivery's status (and, when pending again, when
+        it is due and how far into its retry schedule it is)."""
+        ...
+
+    async def replay_deliveries(
+        self,
+        tenant: str,
+        *,
+        delivery_id: str | None = None,
+        destination: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """Make deliveries due now with a fresh retry schedule: the one ``delivery_id``
+        names (unless under way), or the ``failed`` ones of a destination, optionally
+        those created within ``[since, until)``. Answers how many."""
+        ...
+
+    async def recover_claims(self) -> int:
+        """Make every claimed delivery due now (at start, when no worker can hold one)."""
+        ...
+
+    async def set_destination_disabled(self, name: str, reason: str | None) -> None:
+        """Disable a destination (with why) or, with ``reason`` None, enable it again and
+        make its pending deliveries due now."""
+        ...
+
+    async def disabled_destinations(self) -> Mapping[str, str]:
+        """The disabled destinations and why."""
+        ...
+
+    async def next_due(self, destination: str) -> datetime | None:
+        """When the destination's next open delivery falls due, if it has one."""
+        ...
+
+    async def list_deliveries(
+        self,
+        tenant: str,
+        *,
+        message_id: str | None = None,
+        destination: str | None = None,
+        status: DeliveryStatus | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Sequence[DeliveryRecord]:
+        """Deliveries of ``tenant`` matching the filters, oldest first."""
+        ...
+
+    async def delivery_attempts(self, tenant: str, delivery_id: str) -> Sequence[DeliveryAttempt]:
+        """The attempt log of one delivery of ``tenant``."""
         ...
 
     async def aclose(self) -> None:

@@ -20,18 +20,27 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar, cast
 
 import trio
 
+from .._ids import new_id
 from ..errors import EngineClosedError, StoreError
-from ..model import Message, StatusReport
+from ..model import DeliveryAttempt, DeliveryRecord, DeliveryStatus, Message, StatusReport
+from . import _sqlite_outbox as outbox
 from . import _sqlite_reads as reads
-from ._protocol import BufferedPart, MessageQuery, PartAdded, Written
-from ._sqlite_rows import message_row
+from ._protocol import BufferedPart, ClaimedDelivery, MessageQuery, PartAdded, Written
+from ._sqlite_outbox import (
+    ClaimDeliveries,
+    FinishAttempt,
+    RecoverClaims,
+    ReplayDeliveries,
+    SetDestinationDisabled,
+)
+from ._sqlite_rows import MessageRow, message_row, micros
 from ._sqlite_schema import (
     ConnectHook,
     checkpoint,
@@ -47,6 +56,7 @@ from ._sqlite_writes import (
     CommitMessages,
     CommitStatus,
     CompletePartSet,
+    DeliveryRow,
 )
 
 __all__ = ["SqliteStore", "open_sqlite_store"]
@@ -81,33 +91,135 @@ class SqliteStore:
 
     # Writes ---------------------------------------------------------------------
 
-    async def commit_message(self, message: Message, *, raw: bytes | None = None) -> Written:
-        op = CommitMessage(message, raw, message_row(message))
+    async def commit_message(
+        self, message: Message, *, raw: bytes | None = None, destinations: Sequence[str] = ()
+    ) -> Written:
+        row = message_row(message)
+        op = CommitMessage(message, raw, row, _outbox(row, message, destinations))
         return cast(Written, await self._writer.submit(op))
 
     async def commit_messages(
-        self, messages: Sequence[tuple[Message, bytes | None]]
+        self,
+        messages: Sequence[tuple[Message, bytes | None]],
+        *,
+        destinations: Sequence[Sequence[str]] | None = None,
     ) -> Sequence[Written]:
         """One submission to the writer: the messages commit in one batch, together."""
         if not messages:
             await trio.lowlevel.checkpoint()
             return []
-        op = CommitMessages(
-            [CommitMessage(message, raw, message_row(message)) for message, raw in messages]
-        )
-        return cast(list[Written], await self._writer.submit(op))
+        if destinations is None:
+            ops = [CommitMessage(message, raw, message_row(message)) for message, raw in messages]
+        else:
+            if len(destinations) != len(messages):
+                raise ValueError("destinations must name one list per message")
+            ops = []
+            for (message, raw), names in zip(messages, destinations, strict=True):
+                row = message_row(message)
+                ops.append(CommitMessage(message, raw, row, _outbox(row, message, names)))
+        return cast(list[Written], await self._writer.submit(CommitMessages(ops)))
 
     async def add_part(self, part: BufferedPart) -> PartAdded:
         return cast(PartAdded, await self._writer.submit(AddPart(part)))
 
     async def complete_part_set(
-        self, set_key: str, message: Message, *, raw: bytes | None = None
+        self,
+        set_key: str,
+        message: Message,
+        *,
+        raw: bytes | None = None,
+        destinations: Sequence[str] = (),
     ) -> Written:
-        op = CompletePartSet(set_key, message, raw, message_row(message))
+        row = message_row(message)
+        op = CompletePartSet(set_key, message, raw, row, _outbox(row, message, destinations))
         return cast(Written, await self._writer.submit(op))
 
     async def commit_status(self, report: StatusReport) -> StatusReport:
         return cast(StatusReport, await self._writer.submit(CommitStatus(report)))
+
+    # The outbox -------------------------------------------------------------------
+
+    async def claim_deliveries(
+        self,
+        destination: str,
+        *,
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+        ordered: bool = False,
+    ) -> Sequence[ClaimedDelivery]:
+        at = micros(now)
+        op = ClaimDeliveries(destination, at, at + int(lease_seconds * 1e6), limit, ordered)
+        return cast(list[ClaimedDelivery], await self._writer.submit(op))
+
+    async def finish_attempt(
+        self,
+        attempt: DeliveryAttempt,
+        *,
+        status: DeliveryStatus,
+        due_at: datetime | None = None,
+        retry_step: int | None = None,
+    ) -> None:
+        due = None if due_at is None else micros(due_at)
+        op = FinishAttempt(attempt=attempt, status=status, due_at=due, retry_step=retry_step)
+        await self._writer.submit(op)
+
+    async def replay_deliveries(
+        self,
+        tenant: str,
+        *,
+        delivery_id: str | None = None,
+        destination: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        op = ReplayDeliveries(
+            tenant=tenant,
+            now=micros(_now()),
+            delivery_id=delivery_id,
+            destination=destination,
+            since=None if since is None else micros(since),
+            until=None if until is None else micros(until),
+        )
+        return cast(int, await self._writer.submit(op))
+
+    async def recover_claims(self) -> int:
+        return cast(int, await self._writer.submit(RecoverClaims(micros(_now()))))
+
+    async def set_destination_disabled(self, name: str, reason: str | None) -> None:
+        await self._writer.submit(SetDestinationDisabled(name, reason, micros(_now())))
+
+    async def disabled_destinations(self) -> Mapping[str, str]:
+        return await self._read(outbox.disabled_destinations)
+
+    async def next_due(self, destination: str) -> datetime | None:
+        due = await self._read(lambda conn: outbox.next_due(conn, destination))
+        return None if due is None else outbox.from_micros(due)
+
+    async def list_deliveries(
+        self,
+        tenant: str,
+        *,
+        message_id: str | None = None,
+        destination: str | None = None,
+        status: DeliveryStatus | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Sequence[DeliveryRecord]:
+        return await self._read(
+            lambda conn: outbox.list_deliveries(
+                conn,
+                tenant,
+                message_id=message_id,
+                destination=destination,
+                status=status,
+                after=after,
+                limit=limit,
+            )
+        )
+
+    async def delivery_attempts(self, tenant: str, delivery_id: str) -> Sequence[DeliveryAttempt]:
+        return await self._read(lambda conn: outbox.delivery_attempts(conn, tenant, delivery_id))
 
     # Reads ----------------------------------------------------------------------
 
@@ -265,3 +377,21 @@ async def open_sqlite_store(
         if body_error is not None and list(group.exceptions) == [body_error]:
             raise body_error from None
         raise
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _outbox(
+    row: MessageRow, message: Message, destinations: Sequence[str]
+) -> list[DeliveryRow] | None:
+    """The outbox rows of a new message: one pending delivery per destination, due now."""
+    if not destinations:
+        return None
+    return outbox.delivery_rows(
+        row[0],
+        message.tenant,
+        [(new_id("dlv"), name) for name in dict.fromkeys(destinations)],
+        micros(_now()),
+    )

@@ -31,7 +31,10 @@ __all__ = [
     "decode_message",
     "decode_part",
     "decode_status",
+    "delivery_id_of",
+    "delivery_key",
     "encode",
+    "id_key",
     "insert_rows",
     "message_id_of",
     "message_key",
@@ -51,26 +54,43 @@ _MAX_ROWS_PER_STATEMENT = 256
 
 MessageRow = tuple[bytes, str, str, str, int, bool, bytes]
 
-_MESSAGE_PREFIX = "msg_"
-_MESSAGE_ID = re.compile(r"msg_[0-9a-f]{32}")
-_NO_MESSAGE = b""
-"""The key of an id no message can have: it matches nothing."""
+_ID = re.compile(r"([a-z]+)_([0-9a-f]{32})")
+_NO_ROW = b""
+"""The key of an id no row can have: it matches nothing."""
+
+
+def id_key(record_id: str, prefix: str) -> bytes:
+    """The key of ``record_id`` (``<prefix>_`` and 32 hex digits) in the tables: the 16
+    bytes of its hex digits.
+
+    An id that is not one Septet makes with ``prefix`` (a typo in a request, an id of
+    another kind) gets a key that matches no row, so a lookup answers nothing rather
+    than failing.
+    """
+    match = _ID.fullmatch(record_id)
+    if match is None or match[1] != prefix:
+        return _NO_ROW
+    return bytes.fromhex(match[2])
 
 
 def message_key(message_id: str) -> bytes:
-    """The key of ``message_id`` in the tables: the 16 bytes of its hex digits.
+    """:func:`id_key` for a message id (``msg_...``)."""
+    return id_key(message_id, "msg")
 
-    An id that is not one Septet makes (a typo in a request, an id of another kind)
-    gets a key that matches no message, so a lookup answers nothing rather than failing.
-    """
-    if _MESSAGE_ID.fullmatch(message_id) is None:
-        return _NO_MESSAGE
-    return bytes.fromhex(message_id[4:])
+
+def delivery_key(delivery_id: str) -> bytes:
+    """:func:`id_key` for a delivery id (``dlv_...``)."""
+    return id_key(delivery_id, "dlv")
 
 
 def message_id_of(key: bytes) -> str:
     """The message id a key stands for (the inverse of :func:`message_key`)."""
-    return _MESSAGE_PREFIX + key.hex()
+    return "msg_" + key.hex()
+
+
+def delivery_id_of(key: bytes) -> str:
+    """The delivery id a key stands for (the inverse of :func:`delivery_key`)."""
+    return "dlv_" + key.hex()
 
 
 def micros(moment: datetime) -> int:

@@ -24,6 +24,7 @@ import msgspec
 from ..errors import StoreError
 from ..model import Message, StatusReport
 from ._protocol import BufferedPart, PartAdded, Written
+from ._sqlite_outbox import OutboxOp
 from ._sqlite_rows import (
     MessageRow,
     decode_message,
@@ -43,6 +44,7 @@ __all__ = [
     "CommitMessages",
     "CommitStatus",
     "CompletePartSet",
+    "DeliveryRow",
     "WriteOp",
     "apply_batch",
     "is_database_failure",
@@ -50,10 +52,15 @@ __all__ = [
 ]
 
 
+DeliveryRow = tuple[object, ...]
+
+
 class CommitMessage(msgspec.Struct, frozen=True):
     message: Message
     raw: bytes | None
     row: MessageRow
+    deliveries: list[DeliveryRow] | None = None
+    """The outbox rows written with the message (only if it is not a duplicate)."""
 
 
 class CommitMessages(msgspec.Struct, frozen=True):
@@ -71,13 +78,14 @@ class CompletePartSet(msgspec.Struct, frozen=True):
     message: Message
     raw: bytes | None
     row: MessageRow
+    deliveries: list[DeliveryRow] | None = None
 
 
 class CommitStatus(msgspec.Struct, frozen=True):
     report: StatusReport
 
 
-WriteOp = CommitMessage | CommitMessages | AddPart | CompletePartSet | CommitStatus
+WriteOp = CommitMessage | CommitMessages | AddPart | CompletePartSet | CommitStatus | OutboxOp
 
 
 def op_rows(op: WriteOp) -> int:
@@ -164,8 +172,10 @@ def _apply_one(conn: sqlite3.Connection, op: WriteOp) -> object:
             result = _add_part(conn, op)
         elif isinstance(op, CompletePartSet):
             result = _complete_part_set(conn, op)
-        else:
+        elif isinstance(op, CommitStatus):
             result = _commit_status(conn, op)
+        else:
+            result = op.run(conn)
     except Exception as exc:
         if is_database_failure(exc):
             raise
@@ -222,6 +232,7 @@ def _commit_messages(conn: sqlite3.Connection, ops: Sequence[CommitMessage]) -> 
     message_rows: list[MessageRow] = []
     carrier_rows: list[tuple[str, str, bytes]] = []
     raw_rows: list[tuple[bytes, bytes]] = []
+    outbox_rows: list[DeliveryRow] = []
     results: list[Written] = []
     for op in ops:
         message = op.message
@@ -251,8 +262,10 @@ def _commit_messages(conn: sqlite3.Connection, ops: Sequence[CommitMessage]) -> 
             by_key[key] = message
         if op.raw is not None:
             raw_rows.append((message_id, op.raw))
+        if op.deliveries:
+            outbox_rows.extend(op.deliveries)
         results.append(Written(outcome="inserted", message=message))
-    _insert_messages(conn, message_rows, carrier_rows, raw_rows)
+    _insert_messages(conn, message_rows, carrier_rows, raw_rows, outbox_rows)
     return results
 
 
@@ -261,6 +274,7 @@ def _insert_messages(
     message_rows: Sequence[MessageRow],
     carrier_rows: Sequence[tuple[str, str, bytes]],
     raw_rows: Sequence[tuple[bytes, bytes]],
+    outbox_rows: Sequence[DeliveryRow] = (),
 ) -> None:
     insert_rows(
         conn,
@@ -269,6 +283,11 @@ def _insert_messages(
     )
     insert_rows(conn, "carrier_ids (carrier, carrier_message_id, message_id)", carrier_rows)
     insert_rows(conn, "raw_payloads (message_id, data)", raw_rows)
+    insert_rows(
+        conn,
+        "deliveries (id, message_id, tenant, destination, status, due_at, created_at, updated_at)",
+        outbox_rows,
+    )
 
 
 def set_parts(conn: sqlite3.Connection, set_key: str) -> tuple[BufferedPart, ...]:
@@ -326,7 +345,13 @@ def _complete_part_set(conn: sqlite3.Connection, op: CompletePartSet) -> Written
         original = decode_message(row[0])
     target = original or message
     if original is None:
-        _insert_messages(conn, [op.row], [], [(message_id, op.raw)] if op.raw is not None else [])
+        _insert_messages(
+            conn,
+            [op.row],
+            [],
+            [(message_id, op.raw)] if op.raw is not None else [],
+            op.deliveries or (),
+        )
     # The parts' carrier ids now name the message, so a late retry of a part dedupes.
     conn.execute(
         "UPDATE carrier_ids SET message_id = ? WHERE message_id IS NULL"

@@ -1,0 +1,260 @@
+"""The outbox workers: one per destination, delivering what the inbox committed.
+
+A message and its deliveries are written in one transaction (the pipeline asks the
+:class:`~engine.delivery.Router` which destinations it goes to); from then on the
+delivery is the store's, and a :class:`DestinationWorker` moves it along:
+
+* it **claims** due deliveries in batches (a claim is a lease: a worker that dies leaves
+  them to be claimed again, and at start the engine hands back what a crash left);
+* each attempt calls the adapter's ``deliver`` under the destination's timeout, within
+  its concurrency limit and token bucket, unless its circuit breaker is open;
+* every attempt is logged (time, duration, outcome, status code, error, response
+  excerpt) in the same write that moves the delivery on: ``delivered``; ``pending``
+  again at the time the retry schedule gives (exponential, jittered, honouring
+  ``Retry-After`` within bounds, a minute at least after a 429 or a timeout); or
+  ``failed`` when retries are exhausted or the answer was permanent (the dead letter,
+  kept for replay);
+* an answer that says the target is gone (``410 Gone``) disables the destination: its
+  deliveries wait, held, until an operator enables it again.
+
+Workers wake as soon as a delivery for them commits (:meth:`DestinationWorker.wake`),
+otherwise when the next delivery falls due, and at least every
+:data:`POLL_SECONDS` (another process may have replayed something).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import structlog
+import trio
+
+from .._metrics import EngineMetrics
+from ..errors import DeliveryError, PermanentDeliveryError, RetryableDeliveryError
+from ..model import Delivery, DeliveryAttempt, DeliveryReceipt
+from ._policy import DestinationPolicy
+
+if TYPE_CHECKING:  # the store and plugin_api import modules of this package
+    from ..plugin_api import Destination
+    from ..store import ClaimedDelivery, Store
+
+__all__ = ["POLL_SECONDS", "DestinationWorker"]
+
+POLL_SECONDS = 5.0
+"""The longest a worker sleeps without looking at the store."""
+_CLAIM_BATCH = 64
+_ERROR_CHARS = 500
+"""Errors are cut to this many characters in the attempt log."""
+
+_log = structlog.get_logger("septet.delivery")
+
+
+class DestinationWorker:
+    """Delivers the outbox of one destination; :meth:`run` in the engine's nursery."""
+
+    def __init__(
+        self,
+        name: str,
+        adapter: Destination,
+        policy: DestinationPolicy,
+        store: Store,
+        metrics: EngineMetrics,
+        *,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.name = name
+        self._adapter = adapter
+        self._policy = policy
+        self._store = store
+        self._metrics = metrics
+        self._now = wall_clock
+        self._schedule = policy.retry_schedule()
+        self._breaker = policy.circuit_breaker()
+        self._bucket = policy.token_bucket()
+        self._slots = trio.Semaphore(policy.concurrency)
+        """One per attempt in flight (released by the attempt's own task)."""
+        self._wakeup = trio.Event()
+        self.disabled: str | None = None
+        """Why the destination is disabled, or None while it delivers."""
+
+    def wake(self) -> None:
+        """A delivery for this destination was committed (or replayed): look now."""
+        self._wakeup.set()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as attempts:
+            task_status.started()
+            while True:
+                await self._claim_and_start(attempts)
+
+    async def _claim_and_start(self, attempts: trio.Nursery) -> None:
+        self._wakeup = trio.Event()
+        if self.disabled is not None:
+            await self._wakeup.wait()
+            return
+        limit = _CLAIM_BATCH
+        now = trio.current_time()
+        if self._breaker.state != "closed":
+            if not self._breaker.allow(now):
+                retry_at = self._breaker.retry_at
+                with trio.move_on_at(now + POLL_SECONDS if retry_at is None else retry_at):
+                    await self._wakeup.wait()
+                return
+            limit = 1  # the breaker lets one probe through
+        await self._slots.acquire()  # claim only what can start now
+        room = 1 + self._slots.value
+        try:
+            claimed = await self._store.claim_deliveries(
+                self.name,
+                now=self._now(),
+                lease_seconds=self._lease_seconds(),
+                limit=1 if self._policy.ordered else min(limit, room),
+                ordered=self._policy.ordered,
+            )
+        except BaseException:
+            self._slots.release()
+            raise
+        if not claimed:
+            self._slots.release()
+            await self._sleep_until_due()
+            return
+        for index, delivery in enumerate(claimed):
+            if index:
+                self._slots.acquire_nowait()  # room was counted before the claim
+            await self._respect_rate_limit()
+            attempts.start_soon(self._attempt, delivery)
+
+    async def _respect_rate_limit(self) -> None:
+        if self._bucket is None:
+            return
+        while (wait := self._bucket.take(trio.current_time())) > 0:
+            await trio.sleep(wait)
+
+    def _lease_seconds(self) -> float:
+        # Long enough for an attempt to finish and report; a claim never outlives a
+        # crash by much more than that.
+        return 2 * self._policy.timeout_seconds + 30.0
+
+    async def _sleep_until_due(self) -> None:
+        due = await self._store.next_due(self.name)
+        wait = POLL_SECONDS
+        if due is not None:
+            wait = min(wait, max(0.0, (due - self._now()).total_seconds()))
+        with trio.move_on_after(wait):
+            await self._wakeup.wait()
+
+    async def _attempt(self, claimed: ClaimedDelivery) -> None:
+        try:
+            await self._attempt_held(claimed)
+        finally:
+            self._slots.release()
+            # A free slot (or a finished ordered head) may let the next one go.
+            self._wakeup.set()
+
+    async def _attempt_held(self, claimed: ClaimedDelivery) -> None:
+        delivery = Delivery(
+            id=claimed.id,
+            destination=self.name,
+            message=claimed.message,
+            attempt=claimed.attempt,
+            created_at=claimed.created_at,
+        )
+        started_at = self._now()
+        started = time.perf_counter()
+        receipt: DeliveryReceipt | None = None
+        error: BaseException | None = None
+        with trio.move_on_after(self._policy.timeout_seconds) as deadline:
+            try:
+                receipt = await self._adapter.deliver(delivery)
+            except DeliveryError as exc:
+                error = exc
+            except Exception as exc:  # an adapter's bug must not lose the delivery
+                _log.exception("destination adapter raised", destination=self.name)
+                error = RetryableDeliveryError(f"the adapter raised {type(exc).__name__}: {exc}")
+        if deadline.cancelled_caught:
+            error = RetryableDeliveryError(
+                f"no answer within {self._policy.timeout_seconds:g} s", throttled=True
+            )
+        duration_ms = (time.perf_counter() - started) * 1000
+        monotonic = trio.current_time()
+        with trio.CancelScope(shield=True):  # the outcome is recorded even at shutdown
+            if error is None:
+                self._breaker.record_success(monotonic)
+                await self._finish(claimed, started_at, duration_ms, receipt, None, "delivered")
+                self._metrics.count_delivery(self.name, "delivered", claimed.message.received_at)
+                return
+            await self._failed(claimed, started_at, duration_ms, error, monotonic)
+
+    async def _failed(
+        self,
+        claimed: ClaimedDelivery,
+        started_at: datetime,
+        duration_ms: float,
+        error: BaseException,
+        monotonic: float,
+    ) -> None:
+        if isinstance(error, PermanentDeliveryError) and error.disable:
+            reason = f"disabled by the destination's answer: {_text(error)}"
+            await self._store.set_destination_disabled(self.name, reason)
+            self.disabled = reason
+            _log.warning("destination disabled", destination=self.name, reason=_text(error))
+            await self._finish(
+                claimed, started_at, duration_ms, None, error, "held", due_at=self._now()
+            )
+            self._metrics.count_delivery(self.name, "held", None)
+            return
+        if not isinstance(error, PermanentDeliveryError):
+            self._breaker.record_failure(monotonic)
+        delay = self._schedule.next_delay(claimed.retry_step + 1, error)
+        if delay is None or not math.isfinite(delay):
+            await self._finish(claimed, started_at, duration_ms, None, error, "failed")
+            self._metrics.count_delivery(self.name, "failed", None)
+            return
+        due_at = self._now() + timedelta(seconds=delay)
+        await self._finish(claimed, started_at, duration_ms, None, error, "retry", due_at=due_at)
+        self._metrics.count_delivery(self.name, "retry", None)
+
+    async def _finish(
+        self,
+        claimed: ClaimedDelivery,
+        started_at: datetime,
+        duration_ms: float,
+        receipt: DeliveryReceipt | None,
+        error: BaseException | None,
+        outcome: str,
+        *,
+        due_at: datetime | None = None,
+    ) -> None:
+        status_code = receipt.status_code if receipt is not None else None
+        response = receipt.response if receipt is not None else None
+        if isinstance(error, DeliveryError):
+            status_code, response = error.status_code, error.response
+        attempt = DeliveryAttempt(
+            delivery_id=claimed.id,
+            attempt=claimed.attempt,
+            started_at=started_at,
+            duration_ms=round(duration_ms, 3),
+            outcome=outcome,  # type: ignore[arg-type]
+            status_code=status_code,
+            error=None if error is None else _text(error),
+            response=response,
+        )
+        if outcome == "delivered":
+            await self._store.finish_attempt(attempt, status="delivered")
+        elif outcome == "failed":
+            await self._store.finish_attempt(attempt, status="failed")
+        elif outcome == "held":
+            await self._store.finish_attempt(attempt, status="pending", due_at=due_at)
+        else:
+            await self._store.finish_attempt(
+                attempt, status="pending", due_at=due_at, retry_step=claimed.retry_step + 1
+            )
+
+
+def _text(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text if len(text) <= _ERROR_CHARS else text[: _ERROR_CHARS - 1] + "…"

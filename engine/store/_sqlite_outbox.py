@@ -1,0 +1,329 @@
+"""The outbox in SQLite: delivery rows, claims, the attempt log, replay.
+
+Deliveries are inserted with their message (see :mod:`._sqlite_writes`); everything else
+here is a write op the batching writer runs (each op's :meth:`run` in the writer thread,
+inside the batch's transaction) or a query a reader runs. Times are integer microseconds
+since the epoch, UTC; delivery ids are kept as 16 bytes like message ids.
+
+A claim marks deliveries ``delivering`` and moves their ``due_at`` to the end of a lease:
+if the worker never reports (the process died), the delivery is due again once the lease
+ends. The SQLite store serves one process, so at start it also hands back, at once,
+every claim the previous run left (:class:`RecoverClaims`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+
+from ..model import DeliveryAttempt, DeliveryRecord, DeliveryStatus
+from ._protocol import ClaimedDelivery
+from ._sqlite_rows import (
+    decode_message,
+    delivery_id_of,
+    delivery_key,
+    message_id_of,
+    message_key,
+    micros,
+)
+
+__all__ = [
+    "ClaimDeliveries",
+    "FinishAttempt",
+    "OutboxOp",
+    "RecoverClaims",
+    "ReplayDeliveries",
+    "SetDestinationDisabled",
+    "delivery_attempts",
+    "delivery_rows",
+    "disabled_destinations",
+    "from_micros",
+    "list_deliveries",
+    "next_due",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_OPEN = "('pending', 'delivering')"
+
+
+def from_micros(value: int) -> datetime:
+    """The UTC datetime of microseconds since the epoch."""
+    return _EPOCH + timedelta(microseconds=value)
+
+
+class ClaimDeliveries(msgspec.Struct, frozen=True):
+    """Claim up to ``limit`` due deliveries of ``destination``, the most overdue first.
+
+    ``ordered``: only the destination's oldest open delivery may go, and only when it is
+    due, so one failing delivery holds back the ones behind it.
+    """
+
+    destination: str
+    now: int
+    lease_until: int
+    limit: int
+    ordered: bool = False
+
+    def run(self, conn: sqlite3.Connection) -> list[ClaimedDelivery]:
+        if self.ordered:
+            rows = conn.execute(
+                "SELECT d.id, m.body, d.attempts, d.retry_step, d.created_at, d.due_at"
+                " FROM deliveries AS d JOIN messages AS m ON m.id = d.message_id"
+                f" WHERE d.destination = ? AND d.status IN {_OPEN}"
+                " ORDER BY d.created_at, d.id LIMIT 1",
+                (self.destination,),
+            ).fetchall()
+            rows = [row for row in rows if row[5] <= self.now]
+        else:
+            rows = conn.execute(
+                "SELECT d.id, m.body, d.attempts, d.retry_step, d.created_at, d.due_at"
+                " FROM deliveries AS d JOIN messages AS m ON m.id = d.message_id"
+                f" WHERE d.destination = ? AND d.status IN {_OPEN} AND d.due_at <= ?"
+                " ORDER BY d.due_at, d.id LIMIT ?",
+                (self.destination, self.now, self.limit),
+            ).fetchall()
+        if not rows:
+            return []
+        conn.executemany(
+            "UPDATE deliveries SET status = 'delivering', due_at = ?, updated_at = ? WHERE id = ?",
+            [(self.lease_until, self.now, row[0]) for row in rows],
+        )
+        return [
+            ClaimedDelivery(
+                id=delivery_id_of(key),
+                message=decode_message(body),
+                attempt=attempts + 1,
+                retry_step=retry_step,
+                created_at=from_micros(created_at),
+            )
+            for key, body, attempts, retry_step, created_at, _ in rows
+        ]
+
+
+class FinishAttempt(msgspec.Struct, frozen=True, kw_only=True):
+    """Log one attempt and move its delivery on: delivered, due again at ``due_at``
+    (``pending``, one more ``retry_step`` used unless ``held``), or ``failed``."""
+
+    attempt: DeliveryAttempt
+    status: DeliveryStatus
+    due_at: int | None = None
+    retry_step: int | None = None
+
+    def run(self, conn: sqlite3.Connection) -> None:
+        attempt = self.attempt
+        key = delivery_key(attempt.delivery_id)
+        conn.execute(
+            "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms,"
+            " outcome, status_code, error, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (
+                key,
+                attempt.attempt,
+                micros(attempt.started_at),
+                attempt.duration_ms,
+                attempt.outcome,
+                attempt.status_code,
+                attempt.error,
+                attempt.response,
+            ),
+        )
+        now = micros(attempt.started_at) + int(attempt.duration_ms * 1000)
+        conn.execute(
+            "UPDATE deliveries SET status = ?, attempts = max(attempts, ?),"
+            " retry_step = coalesce(?, retry_step), due_at = coalesce(?, due_at),"
+            " updated_at = ?, last_error = ? WHERE id = ?",
+            (
+                self.status,
+                attempt.attempt,
+                self.retry_step,
+                self.due_at,
+                now,
+                attempt.error,
+                key,
+            ),
+        )
+
+
+class ReplayDeliveries(msgspec.Struct, frozen=True, kw_only=True):
+    """Make failed deliveries (one, or a destination's, optionally created within
+    ``[since, until)``) pending and due at ``now``, with a fresh retry schedule.
+
+    A delivery id replays that delivery whatever its state, unless it is under way.
+    """
+
+    tenant: str
+    now: int
+    delivery_id: str | None = None
+    destination: str | None = None
+    since: int | None = None
+    until: int | None = None
+
+    def run(self, conn: sqlite3.Connection) -> int:
+        where = ["tenant = ?"]
+        args: list[object] = [self.tenant]
+        if self.delivery_id is not None:
+            where += ["id = ?", "status != 'delivering'"]
+            args.append(delivery_key(self.delivery_id))
+        else:
+            where.append("status = 'failed'")
+        for clause, value in (
+            ("destination = ?", self.destination),
+            ("created_at >= ?", self.since),
+            ("created_at < ?", self.until),
+        ):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        cursor = conn.execute(
+            "UPDATE deliveries SET status = 'pending', due_at = ?, retry_step = 0,"
+            f" updated_at = ? WHERE {' AND '.join(where)}",
+            [self.now, self.now, *args],
+        )
+        return cursor.rowcount
+
+
+class RecoverClaims(msgspec.Struct, frozen=True):
+    """Hand back every claim a previous run left (due at ``now``); answers how many."""
+
+    now: int
+
+    def run(self, conn: sqlite3.Connection) -> int:
+        cursor = conn.execute(
+            "UPDATE deliveries SET status = 'pending', due_at = ?, updated_at = ?"
+            " WHERE status = 'delivering'",
+            (self.now, self.now),
+        )
+        return cursor.rowcount
+
+
+class SetDestinationDisabled(msgspec.Struct, frozen=True):
+    """Disable ``name`` (with a reason) or, with ``reason`` None, enable it again; when
+    enabled, its held deliveries are due at ``now``."""
+
+    name: str
+    reason: str | None
+    now: int
+
+    def run(self, conn: sqlite3.Connection) -> None:
+        if self.reason is None:
+            conn.execute("DELETE FROM disabled_destinations WHERE name = ?", (self.name,))
+            conn.execute(
+                "UPDATE deliveries SET due_at = ? WHERE destination = ?"
+                " AND status = 'pending' AND due_at > ?",
+                (self.now, self.name, self.now),
+            )
+        else:
+            conn.execute(
+                "INSERT INTO disabled_destinations (name, disabled_at, reason) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET disabled_at = excluded.disabled_at,"
+                " reason = excluded.reason",
+                (self.name, self.now, self.reason),
+            )
+
+
+OutboxOp = (
+    ClaimDeliveries | FinishAttempt | ReplayDeliveries | RecoverClaims | SetDestinationDisabled
+)
+
+
+# Reads ------------------------------------------------------------------------------
+
+
+def list_deliveries(
+    conn: sqlite3.Connection,
+    tenant: str,
+    *,
+    message_id: str | None,
+    destination: str | None,
+    status: DeliveryStatus | None,
+    after: str | None,
+    limit: int,
+) -> list[DeliveryRecord]:
+    """Deliveries of ``tenant``, oldest first, after the delivery id ``after``."""
+    where = ["tenant = ?"]
+    args: list[object] = [tenant]
+    for clause, value in (
+        ("message_id = ?", None if message_id is None else message_key(message_id)),
+        ("destination = ?", destination),
+        ("status = ?", status),
+        ("id > ?", None if after is None else delivery_key(after)),
+    ):
+        if value is not None:
+            where.append(clause)
+            args.append(value)
+    rows = conn.execute(
+        "SELECT id, message_id, destination, status, attempts, due_at, created_at,"
+        f" updated_at, last_error FROM deliveries WHERE {' AND '.join(where)}"
+        " ORDER BY id LIMIT ?",
+        [*args, max(0, limit)],
+    )
+    return [
+        DeliveryRecord(
+            id=delivery_id_of(key),
+            tenant=tenant,
+            message_id=message_id_of(message),
+            destination=name,
+            status=state,
+            attempts=attempts,
+            next_attempt_at=from_micros(due) if state in ("pending", "delivering") else None,
+            created_at=from_micros(created),
+            updated_at=from_micros(updated),
+            last_error=error,
+        )
+        for key, message, name, state, attempts, due, created, updated, error in rows
+    ]
+
+
+def delivery_attempts(
+    conn: sqlite3.Connection, tenant: str, delivery_id: str
+) -> list[DeliveryAttempt]:
+    """The attempts of a delivery of ``tenant``, in order."""
+    rows = conn.execute(
+        "SELECT a.attempt, a.started_at, a.duration_ms, a.outcome, a.status_code, a.error,"
+        " a.response FROM delivery_attempts AS a JOIN deliveries AS d ON d.id = a.delivery_id"
+        " WHERE a.delivery_id = ? AND d.tenant = ? ORDER BY a.attempt",
+        (delivery_key(delivery_id), tenant),
+    )
+    return [
+        DeliveryAttempt(
+            delivery_id=delivery_id,
+            attempt=attempt,
+            started_at=from_micros(started),
+            duration_ms=duration,
+            outcome=outcome,
+            status_code=code,
+            error=error,
+            response=response,
+        )
+        for attempt, started, duration, outcome, code, error, response in rows
+    ]
+
+
+def next_due(conn: sqlite3.Connection, destination: str) -> int | None:
+    """When the destination's next open delivery falls due (microseconds), if any."""
+    row = conn.execute(
+        f"SELECT min(due_at) FROM deliveries WHERE destination = ? AND status IN {_OPEN}",
+        (destination,),
+    ).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def disabled_destinations(conn: sqlite3.Connection) -> dict[str, str]:
+    """Disabled destination -> why."""
+    return dict(conn.execute("SELECT name, reason FROM disabled_destinations"))
+
+
+def delivery_rows(
+    message_key_: bytes,
+    tenant: str,
+    destinations: Sequence[tuple[str, str]],
+    now: int,
+) -> list[tuple[object, ...]]:
+    """The ``deliveries`` rows of a new message: ``(delivery id, destination)`` pairs."""
+    return [
+        (delivery_key(delivery_id), message_key_, tenant, name, "pending", now, now, now)
+        for delivery_id, name in destinations
+    ]
