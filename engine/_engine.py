@@ -27,7 +27,7 @@ import trio
 from ._ids import id_floor
 from ._metrics import EngineMetrics
 from .config import Config
-from .delivery import DestinationWorker, Router
+from .delivery import DestinationWorker, Router, report_outbox_depth
 from .errors import EngineClosedError
 from .model import (
     DeliveryAttempt,
@@ -350,6 +350,10 @@ async def open(
                 )
                 for worker in septet._workers.values():
                     await workers.start(worker.run)
+                if septet._workers:
+                    await workers.start(
+                        report_outbox_depth, store, septet.metrics, tuple(septet._workers)
+                    )
                 async with trio.open_nursery() as carrier_tasks:
                     for carrier in carriers:
                         await carrier_tasks.start(carrier.run, septet._emit_for(carrier))

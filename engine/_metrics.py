@@ -42,6 +42,23 @@ _LATENCY_BUCKETS = (
     5.0,
 )
 
+# One attempt: a loopback webhook answers in a millisecond, a slow one times out (15 s).
+_ATTEMPT_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    15.0,
+    30.0,
+)
 # Receipt to delivery: milliseconds when all is well, hours when a destination was down.
 _DELIVERY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0, 300.0, 3600.0, 86400.0)
 
@@ -114,6 +131,25 @@ class EngineMetrics:
             ["destination", "outcome"],
             registry=self.registry,
         )
+        self.attempt_seconds = Histogram(
+            "septet_delivery_attempt_seconds",
+            "How long one delivery attempt took (connect, send, answer), by destination.",
+            ["destination"],
+            buckets=_ATTEMPT_BUCKETS,
+            registry=self.registry,
+        )
+        self.outbox_depth = Gauge(
+            "septet_outbox_depth",
+            "Deliveries not yet delivered or failed (pending or under way), by destination.",
+            ["destination"],
+            registry=self.registry,
+        )
+        self.outbox_oldest = Gauge(
+            "septet_outbox_oldest_seconds",
+            "Age of the oldest delivery not yet delivered or failed, by destination.",
+            ["destination"],
+            registry=self.registry,
+        )
         self.delivered_after = Histogram(
             "septet_delivered_seconds",
             "Time from a message's receipt to its delivery, by destination.",
@@ -139,10 +175,17 @@ class EngineMetrics:
     def count_error(self, kind: str) -> None:
         self.errors.labels(kind).inc()
 
-    def count_delivery(self, destination: str, outcome: str, received_at: datetime | None) -> None:
-        """Count one delivery attempt; for a delivered one, how long after the message's
-        receipt it arrived."""
+    def count_delivery(
+        self,
+        destination: str,
+        outcome: str,
+        received_at: datetime | None,
+        attempt_seconds: float,
+    ) -> None:
+        """Count one delivery attempt and its duration; for a delivered one, how long
+        after the message's receipt it arrived."""
         self.deliveries.labels(destination, outcome).inc()
+        self.attempt_seconds.labels(destination).observe(attempt_seconds)
         if received_at is not None:
             seconds = (datetime.now(UTC) - received_at).total_seconds()
             self.delivered_after.labels(destination).observe(max(0.0, seconds))

@@ -2,7 +2,7 @@
 destination adapters share (targets checked against SSRF)."""
 
 from ._breaker import BreakerState, CircuitBreaker
-from ._outbox import POLL_SECONDS, DestinationWorker
+from ._outbox import DEPTH_SECONDS, POLL_SECONDS, DestinationWorker, report_outbox_depth
 from ._policy import DEFAULT_RETRY_SCHEDULE, DestinationPolicy, RetrySchedule, TokenBucket
 from ._routes import Router, RouteRule, RouteTable, check_route_destinations
 
@@ -10,6 +10,7 @@ __all__ = [
     "BreakerState",
     "CircuitBreaker",
     "DEFAULT_RETRY_SCHEDULE",
+    "DEPTH_SECONDS",
     "DestinationPolicy",
     "DestinationWorker",
     "POLL_SECONDS",
@@ -19,4 +20,5 @@ __all__ = [
     "Router",
     "TokenBucket",
     "check_route_destinations",
+    "report_outbox_depth",
 ]

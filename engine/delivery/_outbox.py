@@ -42,10 +42,12 @@ if TYPE_CHECKING:  # the store and plugin_api import modules of this package
     from ..plugin_api import Destination
     from ..store import ClaimedDelivery, Store
 
-__all__ = ["POLL_SECONDS", "DestinationWorker"]
+__all__ = ["DEPTH_SECONDS", "POLL_SECONDS", "DestinationWorker", "report_outbox_depth"]
 
 POLL_SECONDS = 5.0
 """The longest a worker sleeps without looking at the store."""
+DEPTH_SECONDS = 5.0
+"""How often the outbox's depth and oldest age are read into the metrics."""
 _CLAIM_BATCH = 64
 _ERROR_CHARS = 500
 """Errors are cut to this many characters in the attempt log."""
@@ -185,7 +187,9 @@ class DestinationWorker:
             if error is None:
                 self._breaker.record_success(monotonic)
                 await self._finish(claimed, started_at, duration_ms, receipt, None, "delivered")
-                self._metrics.count_delivery(self.name, "delivered", claimed.message.received_at)
+                self._metrics.count_delivery(
+                    self.name, "delivered", claimed.message.received_at, duration_ms / 1000
+                )
                 return
             await self._failed(claimed, started_at, duration_ms, error, monotonic)
 
@@ -205,18 +209,18 @@ class DestinationWorker:
             await self._finish(
                 claimed, started_at, duration_ms, None, error, "held", due_at=self._now()
             )
-            self._metrics.count_delivery(self.name, "held", None)
+            self._metrics.count_delivery(self.name, "held", None, duration_ms / 1000)
             return
         if not isinstance(error, PermanentDeliveryError):
             self._breaker.record_failure(monotonic)
         delay = self._schedule.next_delay(claimed.retry_step + 1, error)
         if delay is None or not math.isfinite(delay):
             await self._finish(claimed, started_at, duration_ms, None, error, "failed")
-            self._metrics.count_delivery(self.name, "failed", None)
+            self._metrics.count_delivery(self.name, "failed", None, duration_ms / 1000)
             return
         due_at = self._now() + timedelta(seconds=delay)
         await self._finish(claimed, started_at, duration_ms, None, error, "retry", due_at=due_at)
-        self._metrics.count_delivery(self.name, "retry", None)
+        self._metrics.count_delivery(self.name, "retry", None, duration_ms / 1000)
 
     async def _finish(
         self,
@@ -258,3 +262,22 @@ class DestinationWorker:
 def _text(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     return text if len(text) <= _ERROR_CHARS else text[: _ERROR_CHARS - 1] + "…"
+
+
+async def report_outbox_depth(
+    store: Store,
+    metrics: EngineMetrics,
+    destinations: tuple[str, ...],
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Keep the queue-depth and oldest-age gauges of ``destinations`` current."""
+    task_status.started()
+    while True:
+        depth = await store.outbox_depth()
+        now = datetime.now(UTC)
+        for name in destinations:
+            count, oldest = depth.get(name, (0, now))
+            metrics.outbox_depth.labels(name).set(count)
+            metrics.outbox_oldest.labels(name).set(max(0.0, (now - oldest).total_seconds()))
+        await trio.sleep(DEPTH_SECONDS)

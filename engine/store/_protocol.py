@@ -231,6 +231,10 @@ class Store(Protocol):
         """The disabled destinations and why."""
         ...
 
+    async def outbox_depth(self) -> Mapping[str, tuple[int, datetime]]:
+        """Per destination with open deliveries: how many, and when the oldest was made."""
+        ...
+
     async def next_due(self, destination: str) -> datetime | None:
         """When the destination's next open delivery falls due, if it has one."""
         ...

@@ -192,6 +192,12 @@ class SqliteStore:
     async def disabled_destinations(self) -> Mapping[str, str]:
         return await self._read(outbox.disabled_destinations)
 
+    async def outbox_depth(self) -> Mapping[str, tuple[int, datetime]]:
+        depth = await self._read(outbox.outbox_depth)
+        return {
+            name: (count, outbox.from_micros(oldest)) for name, (count, oldest) in depth.items()
+        }
+
     async def next_due(self, destination: str) -> datetime | None:
         due = await self._read(lambda conn: outbox.next_due(conn, destination))
         return None if due is None else outbox.from_micros(due)

@@ -43,6 +43,7 @@ __all__ = [
     "from_micros",
     "list_deliveries",
     "next_due",
+    "outbox_depth",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -309,6 +310,15 @@ def next_due(conn: sqlite3.Connection, destination: str) -> int | None:
         (destination,),
     ).fetchone()
     return None if row is None or row[0] is None else int(row[0])
+
+
+def outbox_depth(conn: sqlite3.Connection) -> dict[str, tuple[int, int]]:
+    """Destination -> (open deliveries, when the oldest was created, in microseconds)."""
+    rows = conn.execute(
+        "SELECT destination, count(*), min(created_at) FROM deliveries"
+        f" WHERE status IN {_OPEN} GROUP BY destination"
+    )
+    return {name: (count, oldest) for name, count, oldest in rows}
 
 
 def disabled_destinations(conn: sqlite3.Connection) -> dict[str, str]:
