@@ -58,6 +58,8 @@ class RecordedRequest(msgspec.Struct, frozen=True, kw_only=True):
     headers: dict[str, str]
     """Lower-cased names; a repeated header keeps its values joined with ``, ``."""
     body: bytes
+    received_at: float = 0.0
+    """When its last byte arrived, on trio's clock (``trio.current_time()``)."""
 
     def json(self) -> Any:
         return msgspec.json.decode(self.body)
@@ -71,6 +73,10 @@ class HttpTestServer:
         self.url = f"{scheme}://127.0.0.1:{port}"
         self.default = default
         self.requests: list[RecordedRequest] = []
+        self.in_flight = 0
+        """Requests received and not yet answered in full."""
+        self.most_in_flight = 0
+        """The most requests ever in flight at once."""
         self._script: deque[Answer] = deque()
 
     def answer(self, *answers: Answer) -> None:
@@ -83,7 +89,12 @@ class HttpTestServer:
             while (request := await _read_request(connection, stream)) is not None:
                 self.requests.append(request)
                 answer = self._script.popleft() if self._script else self.default
-                await _send_answer(connection, stream, answer)
+                self.in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self.in_flight)
+                try:
+                    await _send_answer(connection, stream, answer)
+                finally:
+                    self.in_flight -= 1
                 if connection.our_state is not h11.DONE or connection.their_state is not h11.DONE:
                     return
                 connection.start_next_cycle()
@@ -96,10 +107,10 @@ class HttpTestServer:
 
 @asynccontextmanager
 async def open_http_server(
-    *, default: Answer | None = None, ssl_context: ssl.SSLContext | None = None
+    *, default: Answer | None = None, ssl_context: ssl.SSLContext | None = None, port: int = 0
 ) -> AsyncIterator[HttpTestServer]:
-    """Serve on 127.0.0.1 (a free port) until the block exits."""
-    listeners: list[Any] = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    """Serve on 127.0.0.1 until the block exits: on ``port``, or a free one when 0."""
+    listeners: list[Any] = await trio.open_tcp_listeners(port, host="127.0.0.1")
     port = listeners[0].socket.getsockname()[1]
     scheme = "https" if ssl_context is not None else "http"
     server = HttpTestServer(port, scheme, default or Answer(body=b"ok"))
@@ -136,6 +147,7 @@ async def _read_request(
                 target=head.target.decode(),
                 headers=headers,
                 body=bytes(body),
+                received_at=trio.current_time(),
             )
         elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
             return None

@@ -34,7 +34,7 @@ import structlog
 import trio
 
 from .._metrics import EngineMetrics
-from ..errors import DeliveryError, PermanentDeliveryError, RetryableDeliveryError
+from ..errors import DeliveryError, PermanentDeliveryError, RetryableDeliveryError, StoreError
 from ..model import Delivery, DeliveryAttempt, DeliveryReceipt
 from ._policy import DestinationPolicy
 
@@ -49,6 +49,9 @@ POLL_SECONDS = 5.0
 DEPTH_SECONDS = 5.0
 """How often the outbox's depth and oldest age are read into the metrics."""
 _CLAIM_BATCH = 64
+_STORE_BACKOFF_MIN = 0.5
+_STORE_BACKOFF_MAX = 30.0
+"""Seconds between tries while the store fails, doubling from the first to the last."""
 _ERROR_CHARS = 500
 """Errors are cut to this many characters in the attempt log."""
 
@@ -80,6 +83,9 @@ class DestinationWorker:
         self._slots = trio.Semaphore(policy.concurrency)
         """One per attempt in flight (released by the attempt's own task)."""
         self._wakeup = trio.Event()
+        self._head_due: datetime | None = None
+        """Ordered: when the delivery holding the others back is due again, as this
+        worker scheduled it (None when unknown)."""
         self.disabled: str | None = None
         """Why the destination is disabled, or None while it delivers."""
 
@@ -90,8 +96,22 @@ class DestinationWorker:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as attempts:
             task_status.started()
+            backoff = _STORE_BACKOFF_MIN
             while True:
-                await self._claim_and_start(attempts)
+                try:
+                    await self._claim_and_start(attempts)
+                except StoreError as exc:
+                    # The inbox cannot be read or written right now (a full or read-only
+                    # disk): nothing is lost, the deliveries wait in the store. Try again
+                    # later, backing off, rather than stopping the engine.
+                    _log.warning(
+                        "outbox unavailable, retrying", destination=self.name, error=str(exc)
+                    )
+                    with trio.move_on_after(backoff):
+                        await trio.sleep_forever()
+                    backoff = min(backoff * 2, _STORE_BACKOFF_MAX)
+                else:
+                    backoff = _STORE_BACKOFF_MIN
 
     async def _claim_and_start(self, attempts: trio.Nursery) -> None:
         self._wakeup = trio.Event()
@@ -99,14 +119,18 @@ class DestinationWorker:
             await self._wakeup.wait()
             return
         limit = _CLAIM_BATCH
-        now = trio.current_time()
-        if self._breaker.state != "closed":
-            if not self._breaker.allow(now):
-                retry_at = self._breaker.retry_at
-                with trio.move_on_at(now + POLL_SECONDS if retry_at is None else retry_at):
+        probing = self._breaker.state != "closed"
+        if probing:
+            retry_at = self._breaker.retry_at
+            if retry_at is not None and trio.current_time() < retry_at:
+                with trio.move_on_at(retry_at):
                     await self._wakeup.wait()
                 return
-            limit = 1  # the breaker lets one probe through
+            # The cooldown is over: one probe may go, but the breaker is told only once
+            # a delivery is claimed for it. Spending the probe on an empty claim would
+            # hold the breaker half-open, and every delivery back, until the probe
+            # counted as lost.
+            limit = 1
         await self._slots.acquire()  # claim only what can start now
         room = 1 + self._slots.value
         try:
@@ -124,6 +148,8 @@ class DestinationWorker:
             self._slots.release()
             await self._sleep_until_due()
             return
+        if probing:
+            self._breaker.allow(trio.current_time())  # takes the half-open probe
         for index, delivery in enumerate(claimed):
             if index:
                 self._slots.acquire_nowait()  # room was counted before the claim
@@ -143,15 +169,32 @@ class DestinationWorker:
 
     async def _sleep_until_due(self) -> None:
         due = await self._store.next_due(self.name)
+        now = self._now()
+        if self._policy.ordered and due is not None and due <= now:
+            # Nothing was claimable, yet a delivery is due: one behind the oldest, which
+            # was not due and holds it back. Sleep until the oldest is due (when this
+            # worker scheduled it; else a poll's length), not for 0 s again and again.
+            due = self._head_due
+            if due is not None and due <= now:
+                self._head_due = None  # due by now: claim it at once, but only once
         wait = POLL_SECONDS
         if due is not None:
-            wait = min(wait, max(0.0, (due - self._now()).total_seconds()))
+            wait = min(wait, max(0.0, (due - now).total_seconds()))
         with trio.move_on_after(wait):
             await self._wakeup.wait()
 
     async def _attempt(self, claimed: ClaimedDelivery) -> None:
         try:
             await self._attempt_held(claimed)
+        except StoreError as exc:
+            # The outcome could not be recorded: the delivery stays claimed until its
+            # lease ends and is then attempted again (at least once, same id).
+            _log.warning(
+                "delivery outcome not recorded; it will be retried after its lease",
+                destination=self.name,
+                delivery=claimed.id,
+                error=str(exc),
+            )
         finally:
             self._slots.release()
             # A free slot (or a finished ordered head) may let the next one go.
@@ -211,7 +254,11 @@ class DestinationWorker:
             )
             self._metrics.count_delivery(self.name, "held", None, duration_ms / 1000)
             return
-        if not isinstance(error, PermanentDeliveryError):
+        if isinstance(error, PermanentDeliveryError):
+            # The target answered (or the delivery itself is at fault): not an outage.
+            # Reported all the same, so a half-open probe refused for good decides.
+            self._breaker.record_success(monotonic)
+        else:
             self._breaker.record_failure(monotonic)
         delay = self._schedule.next_delay(claimed.retry_step + 1, error)
         if delay is None or not math.isfinite(delay):
@@ -233,6 +280,8 @@ class DestinationWorker:
         *,
         due_at: datetime | None = None,
     ) -> None:
+        if self._policy.ordered:
+            self._head_due = due_at if outcome == "retry" else None
         status_code = receipt.status_code if receipt is not None else None
         response = receipt.response if receipt is not None else None
         if isinstance(error, DeliveryError):
