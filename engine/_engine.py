@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import trio
 
-from ._ids import id_floor
+from ._ids import id_floor, new_id
 from ._metrics import EngineMetrics
 from .config import Config
 from .delivery import DestinationWorker, Router, report_outbox_depth
@@ -40,9 +40,10 @@ from .model import (
 )
 from .pipeline import MessageFilter, MessageStream, Pipeline, WatcherHub, run_sweeper
 from .pipeline._normalize import normalize_number, normalize_sender, region_of
+from .pipeline._pipeline import Outbox
 from .pipeline._watchers import HORIZON
 from .plugin_api import Carrier, Destination, Emit
-from .store import MessageQuery, Store
+from .store import ClaimedDelivery, MessageQuery, NewDelivery, Store
 
 __all__ = ["Septet", "open"]
 
@@ -65,21 +66,63 @@ class Septet:
             if d.name in adapters
         }
         routes = config.routes
-        router = Router(routes) if routes.rules or routes.default else None
+        self._router = Router(routes) if routes.rules or routes.default else None
         self._pipeline = Pipeline(
             config,
             store,
             self.metrics,
             self._committed,
-            None if router is None else router.resolve,
+            None if self._router is None else self._plan_outbox,
+            self._abandoned,
         )
 
-    def _committed(self, message: Message, destinations: tuple[str, ...]) -> None:
-        self._hub.publish(message)
-        for name in destinations:
+    def _plan_outbox(self, message: Message) -> Outbox:
+        """The message's destinations; a delivery whose worker can attempt it at once is
+        written already claimed by that worker, so it starts the moment the commit
+        returns (no claim in between)."""
+        assert self._router is not None
+        names = self._router.resolve(message)
+        if not names:
+            return ()
+        planned: list[str | NewDelivery] = []
+        now = datetime.now(UTC)
+        for name in names:
             worker = self._workers.get(name)
-            if worker is not None:
-                worker.wake()
+            if worker is not None and worker.reserve():
+                lease = timedelta(seconds=worker.lease_seconds)
+                planned.append(
+                    NewDelivery(
+                        id=new_id("dlv"),
+                        destination=name,
+                        created_at=now,
+                        claimed_until=now + lease,
+                    )
+                )
+            else:
+                planned.append(name)
+        return tuple(planned)
+
+    def _committed(self, message: Message, outbox: Outbox) -> None:
+        self._hub.publish(message)
+        for entry in outbox:
+            if isinstance(entry, str):
+                worker = self._workers.get(entry)
+                if worker is not None:
+                    worker.wake()
+            else:
+                claimed = ClaimedDelivery(
+                    id=entry.id,
+                    message=message,
+                    attempt=1,
+                    retry_step=0,
+                    created_at=entry.created_at,
+                )
+                self._workers[entry.destination].start(claimed)
+
+    def _abandoned(self, outbox: Outbox) -> None:
+        for entry in outbox:
+            if not isinstance(entry, str):
+                self._workers[entry.destination].release()
 
     async def ingest(self, item: InboundItem) -> IngestResult:
         """Make ``item`` durable and say what it became; only then may a carrier ack it.

@@ -83,6 +83,7 @@ class DestinationWorker:
         self._slots = trio.Semaphore(policy.concurrency)
         """One per attempt in flight (released by the attempt's own task)."""
         self._wakeup = trio.Event()
+        self._attempts: trio.Nursery | None = None
         self._head_due: datetime | None = None
         """Ordered: when the delivery holding the others back is due again, as this
         worker scheduled it (None when unknown)."""
@@ -93,25 +94,68 @@ class DestinationWorker:
         """A delivery for this destination was committed (or replayed): look now."""
         self._wakeup.set()
 
+    # The direct path: a new message's delivery is written already claimed by this worker
+    # and attempted the moment the message commits, with no claim in between. Only when
+    # an attempt could start right away anyway: a free slot, a token, a closed breaker,
+    # not disabled, and no ordering to keep.
+
+    def reserve(self) -> bool:
+        """Hold a slot for a delivery about to be committed; False when it must queue."""
+        if (
+            self._attempts is None
+            or self.disabled is not None
+            or self._policy.ordered
+            or self._breaker.state != "closed"
+        ):
+            return False
+        try:
+            self._slots.acquire_nowait()
+        except trio.WouldBlock:
+            return False
+        if self._bucket is not None and self._bucket.take(trio.current_time()) > 0:
+            self._slots.release()
+            return False
+        return True
+
+    def release(self) -> None:
+        """Give back a slot :meth:`reserve` held (the message was not committed)."""
+        self._slots.release()
+
+    def start(self, claimed: ClaimedDelivery) -> None:
+        """Attempt a delivery committed as claimed by this worker, in the reserved slot."""
+        if self._attempts is None:  # stopped meanwhile: the lease hands it back later
+            self._slots.release()
+            return
+        self._attempts.start_soon(self._attempt, claimed)
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claim lasts: long enough for an attempt to finish and report."""
+        return 2 * self._policy.timeout_seconds + 30.0
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        async with trio.open_nursery() as attempts:
-            task_status.started()
-            backoff = _STORE_BACKOFF_MIN
-            while True:
-                try:
-                    await self._claim_and_start(attempts)
-                except StoreError as exc:
-                    # The inbox cannot be read or written right now (a full or read-only
-                    # disk): nothing is lost, the deliveries wait in the store. Try again
-                    # later, backing off, rather than stopping the engine.
-                    _log.warning(
-                        "outbox unavailable, retrying", destination=self.name, error=str(exc)
-                    )
-                    with trio.move_on_after(backoff):
-                        await trio.sleep_forever()
-                    backoff = min(backoff * 2, _STORE_BACKOFF_MAX)
-                else:
-                    backoff = _STORE_BACKOFF_MIN
+        try:
+            async with trio.open_nursery() as attempts:
+                self._attempts = attempts
+                task_status.started()
+                backoff = _STORE_BACKOFF_MIN
+                while True:
+                    try:
+                        await self._claim_and_start(attempts)
+                    except StoreError as exc:
+                        # The inbox cannot be read or written right now (a full or read-only
+                        # disk): nothing is lost, the deliveries wait in the store. Try again
+                        # later, backing off, rather than stopping the engine.
+                        _log.warning(
+                            "outbox unavailable, retrying", destination=self.name, error=str(exc)
+                        )
+                        with trio.move_on_after(backoff):
+                            await trio.sleep_forever()
+                        backoff = min(backoff * 2, _STORE_BACKOFF_MAX)
+                    else:
+                        backoff = _STORE_BACKOFF_MIN
+        finally:
+            self._attempts = None
 
     async def _claim_and_start(self, attempts: trio.Nursery) -> None:
         self._wakeup = trio.Event()
@@ -137,7 +181,7 @@ class DestinationWorker:
             claimed = await self._store.claim_deliveries(
                 self.name,
                 now=self._now(),
-                lease_seconds=self._lease_seconds(),
+                lease_seconds=self.lease_seconds,
                 limit=1 if self._policy.ordered else min(limit, room),
                 ordered=self._policy.ordered,
             )
@@ -161,11 +205,6 @@ class DestinationWorker:
             return
         while (wait := self._bucket.take(trio.current_time())) > 0:
             await trio.sleep(wait)
-
-    def _lease_seconds(self) -> float:
-        # Long enough for an attempt to finish and report; a claim never outlives a
-        # crash by much more than that.
-        return 2 * self._policy.timeout_seconds + 30.0
 
     async def _sleep_until_due(self) -> None:
         due = await self._store.next_due(self.name)

@@ -42,7 +42,7 @@ from ..model import (
     Otp,
     StatusReport,
 )
-from ..store import BufferedPart, Store, Written
+from ..store import BufferedPart, NewDelivery, Store, Written
 from ._normalize import normalize_number, normalize_sender, region_of, sent_time, utc_time
 from ._reassembly import (
     Draft,
@@ -61,6 +61,8 @@ from ._reassembly import (
 __all__ = ["Pipeline"]
 
 _Prepared = tuple[codec.Sms | CodecError | None, Otp | None]
+Outbox = tuple[str | NewDelivery, ...]
+"""A new message's deliveries: destination names, or deliveries already claimed."""
 _ROUNDED: dict[float, float] = {}
 _RECENT_SETS = 4096
 """Completed sets remembered, so a late copy of one of their parts is a duplicate."""
@@ -108,16 +110,19 @@ class Pipeline:
         config: Config,
         store: Store,
         metrics: EngineMetrics,
-        on_commit: Callable[[Message, tuple[str, ...]], None],
-        route: Callable[[Message], tuple[str, ...]] | None = None,
+        on_commit: Callable[[Message, Outbox], None],
+        route: Callable[[Message], Outbox] | None = None,
+        on_abandon: Callable[[Outbox], None] | None = None,
     ) -> None:
-        """``route`` names the destinations a new message goes to (its outbox, written in
-        the message's transaction); ``on_commit`` hears of each committed message with
-        them."""
+        """``route`` plans the outbox of a new message (written in the message's
+        transaction); ``on_commit`` hears of each committed message with its outbox, and
+        ``on_abandon`` of an outbox that was not written (the message was a duplicate, or
+        its commit failed)."""
         self._store = store
         self._metrics = metrics
         self._on_commit = on_commit
         self._route = route
+        self._on_abandon = on_abandon
         self._tenant = config.tenant
         self._region = config.default_region
         self._raw_limit = config.raw_limit_bytes
@@ -222,7 +227,7 @@ class Pipeline:
         ]
         fast: list[int] = []
         written: Sequence[Written] = ()
-        routes: list[tuple[str, ...]] | None = None
+        routes: list[Outbox] | None = None
         try:
             batch = self._fast_batch(items, slots, prepared, fast, slow)
             if batch:
@@ -231,8 +236,10 @@ class Pipeline:
                     routes = [route(message) for message, _ in batch]
                 written = await self._store.commit_messages(batch, destinations=routes)
         except EngineClosedError as error:
+            self._abandon_all(routes)
             errors.append((fast[0] if fast else 0, error))
         except Exception as error:
+            self._abandon_all(routes)
             self._metrics.count_error("store" if isinstance(error, StoreError) else "internal")
             errors.append((fast[0] if fast else 0, error))
         else:
@@ -241,6 +248,8 @@ class Pipeline:
             on_commit = self._on_commit
             for n, (i, answer) in enumerate(zip(fast, written, strict=True)):
                 if answer.outcome == "duplicate":
+                    if routes is not None:
+                        self._abandon(routes[n])
                     result = IngestResult(outcome="duplicate", message=answer.message)
                 else:
                     on_commit(answer.message, () if routes is None else routes[n])
@@ -299,6 +308,14 @@ class Pipeline:
             fast.append(i)
             batch.append((draft.finish(new_id("msg"), tenant, found), bound_raw(draft.raw, limit)))
         return batch
+
+    def _abandon(self, outbox: Outbox) -> None:
+        if outbox and self._on_abandon is not None:
+            self._on_abandon(outbox)
+
+    def _abandon_all(self, routes: list[Outbox] | None) -> None:
+        for outbox in routes or ():
+            self._abandon(outbox)
 
     async def drain(self) -> None:
         """Refuse new items and wait for those in flight to finish."""
@@ -365,10 +382,15 @@ class Pipeline:
     async def _commit(self, draft: Draft, found: Otp | None) -> IngestResult:
         message = draft.finish(new_id("msg"), self._tenant, found)
         destinations = () if self._route is None else self._route(message)
-        written = await self._store.commit_message(
-            message, raw=bound_raw(draft.raw, self._raw_limit), destinations=destinations
-        )
+        try:
+            written = await self._store.commit_message(
+                message, raw=bound_raw(draft.raw, self._raw_limit), destinations=destinations
+            )
+        except BaseException:
+            self._abandon(destinations)
+            raise
         if written.outcome == "duplicate":
+            self._abandon(destinations)
             return IngestResult(outcome="duplicate", message=written.message)
         self._on_commit(written.message, destinations)
         return IngestResult(outcome="committed", message=written.message)
@@ -459,9 +481,13 @@ class Pipeline:
         message = draft.finish(new_id("msg"), self._tenant, found)
         raw = bound_raw(draft.raw, self._raw_limit)
         destinations = () if self._route is None else self._route(message)
-        written = await self._store.complete_part_set(
-            key, message, raw=raw, destinations=destinations
-        )
+        try:
+            written = await self._store.complete_part_set(
+                key, message, raw=raw, destinations=destinations
+            )
+        except BaseException:
+            self._abandon(destinations)
+            raise
         self._metrics.parts_buffered.dec(len(parts))
         self._duplicates.pop(key, None)
         self._recent[key] = (
@@ -472,6 +498,8 @@ class Pipeline:
             self._recent.popitem(last=False)
         if written.outcome == "inserted":
             self._on_commit(written.message, destinations)
+        else:
+            self._abandon(destinations)
         return written.message
 
     async def flush_sets(self, *, now: datetime, expired_only: bool) -> int:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from ._open import open_store
-from ._protocol import BufferedPart, ClaimedDelivery, MessageQuery, PartAdded, Store, Written
+from ._protocol import (
+    BufferedPart,
+    ClaimedDelivery,
+    MessageQuery,
+    NewDelivery,
+    PartAdded,
+    Store,
+    Written,
+)
 from ._sqlite import SqliteStore, open_sqlite_store
 
 __all__ = [
     "BufferedPart",
     "ClaimedDelivery",
     "MessageQuery",
+    "NewDelivery",
     "PartAdded",
     "SqliteStore",
     "Store",

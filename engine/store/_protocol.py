@@ -18,7 +18,15 @@ import msgspec
 
 from ..model import DeliveryAttempt, DeliveryRecord, DeliveryStatus, Message, StatusReport
 
-__all__ = ["BufferedPart", "ClaimedDelivery", "MessageQuery", "PartAdded", "Store", "Written"]
+__all__ = [
+    "BufferedPart",
+    "ClaimedDelivery",
+    "MessageQuery",
+    "NewDelivery",
+    "PartAdded",
+    "Store",
+    "Written",
+]
 
 
 class BufferedPart(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +73,24 @@ class ClaimedDelivery(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
 
 
+class NewDelivery(msgspec.Struct, frozen=True, kw_only=True):
+    """A delivery to write with its message, named by the caller.
+
+    With ``claimed_until`` the delivery is written already claimed (``delivering``) by
+    the caller until then, so its first attempt can start the moment the message is
+    committed; a plain destination name writes it ``pending`` and due at once.
+    """
+
+    id: str
+    destination: str
+    created_at: datetime
+    claimed_until: datetime | None = None
+
+
+Destinations = Sequence["str | NewDelivery"]
+"""The outbox of one message: destination names and :class:`NewDelivery` s."""
+
+
 class Written(msgspec.Struct, frozen=True, kw_only=True):
     """The answer to a message write: ``inserted``, or ``duplicate`` with the original."""
 
@@ -97,10 +123,11 @@ class Store(Protocol):
     """The inbox. Every method is safe to call from many tasks at once."""
 
     async def commit_message(
-        self, message: Message, *, raw: bytes | None = None, destinations: Sequence[str] = ()
+        self, message: Message, *, raw: bytes | None = None, destinations: Destinations = ()
     ) -> Written:
-        """Insert ``message`` (and ``raw``, the payload kept for audit) with one pending
-        delivery per name in ``destinations`` (the outbox), in one transaction.
+        """Insert ``message`` (and ``raw``, the payload kept for audit) with one delivery
+        per entry of ``destinations`` (the outbox), in one transaction. Nothing of the
+        outbox is written when the message is a duplicate.
 
         If ``(message.carrier, message.carrier_message_id)`` is already stored (as a
         message or as a completed part), nothing is written and the original is returned
@@ -112,7 +139,7 @@ class Store(Protocol):
         self,
         messages: Sequence[tuple[Message, bytes | None]],
         *,
-        destinations: Sequence[Sequence[str]] | None = None,
+        destinations: Sequence[Destinations] | None = None,
     ) -> Sequence[Written]:
         """:meth:`commit_message` for each ``(message, raw)`` (with the destinations at
         the same index), answered in order, all durable when this returns, written in one
@@ -134,7 +161,7 @@ class Store(Protocol):
         message: Message,
         *,
         raw: bytes | None = None,
-        destinations: Sequence[str] = (),
+        destinations: Destinations = (),
     ) -> Written:
         """In one transaction: insert ``message`` with its deliveries, map every part's
         carrier id to it, and delete the set's buffered parts."""

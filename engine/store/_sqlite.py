@@ -32,7 +32,15 @@ from ..errors import EngineClosedError, StoreError
 from ..model import DeliveryAttempt, DeliveryRecord, DeliveryStatus, Message, StatusReport
 from . import _sqlite_outbox as outbox
 from . import _sqlite_reads as reads
-from ._protocol import BufferedPart, ClaimedDelivery, MessageQuery, PartAdded, Written
+from ._protocol import (
+    BufferedPart,
+    ClaimedDelivery,
+    Destinations,
+    MessageQuery,
+    NewDelivery,
+    PartAdded,
+    Written,
+)
 from ._sqlite_outbox import (
     ClaimDeliveries,
     FinishAttempt,
@@ -92,7 +100,7 @@ class SqliteStore:
     # Writes ---------------------------------------------------------------------
 
     async def commit_message(
-        self, message: Message, *, raw: bytes | None = None, destinations: Sequence[str] = ()
+        self, message: Message, *, raw: bytes | None = None, destinations: Destinations = ()
     ) -> Written:
         row = message_row(message)
         op = CommitMessage(message, raw, row, _outbox(row, message, destinations))
@@ -102,7 +110,7 @@ class SqliteStore:
         self,
         messages: Sequence[tuple[Message, bytes | None]],
         *,
-        destinations: Sequence[Sequence[str]] | None = None,
+        destinations: Sequence[Destinations] | None = None,
     ) -> Sequence[Written]:
         """One submission to the writer: the messages commit in one batch, together."""
         if not messages:
@@ -128,7 +136,7 @@ class SqliteStore:
         message: Message,
         *,
         raw: bytes | None = None,
-        destinations: Sequence[str] = (),
+        destinations: Destinations = (),
     ) -> Written:
         row = message_row(message)
         op = CompletePartSet(set_key, message, raw, row, _outbox(row, message, destinations))
@@ -390,14 +398,30 @@ def _now() -> datetime:
 
 
 def _outbox(
-    row: MessageRow, message: Message, destinations: Sequence[str]
+    row: MessageRow, message: Message, destinations: Destinations
 ) -> list[DeliveryRow] | None:
-    """The outbox rows of a new message: one pending delivery per destination, due now."""
+    """The outbox rows of a new message: one delivery per destination, pending and due
+    now, or claimed by the caller as a :class:`NewDelivery` says."""
     if not destinations:
         return None
-    return outbox.delivery_rows(
-        row[0],
-        message.tenant,
-        [(new_id("dlv"), name) for name in dict.fromkeys(destinations)],
-        micros(_now()),
-    )
+    now = micros(_now())
+    rows: list[DeliveryRow] = []
+    seen: set[str] = set()
+    for entry in destinations:
+        if isinstance(entry, str):
+            entry = NewDelivery(id=new_id("dlv"), destination=entry, created_at=_now())
+        if entry.destination in seen:
+            continue
+        seen.add(entry.destination)
+        created = micros(entry.created_at)
+        status: DeliveryStatus
+        if entry.claimed_until is None:
+            status, due = "pending", created
+        else:
+            status, due = "delivering", micros(entry.claimed_until)
+        rows.append(
+            outbox.delivery_row(
+                entry.id, row[0], message.tenant, entry.destination, status, due, created, now
+            )
+        )
+    return rows

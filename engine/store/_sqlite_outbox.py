@@ -14,7 +14,6 @@ every claim the previous run left (:class:`RecoverClaims`).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -38,7 +37,7 @@ __all__ = [
     "ReplayDeliveries",
     "SetDestinationDisabled",
     "delivery_attempts",
-    "delivery_rows",
+    "delivery_row",
     "disabled_destinations",
     "from_micros",
     "list_deliveries",
@@ -326,14 +325,24 @@ def disabled_destinations(conn: sqlite3.Connection) -> dict[str, str]:
     return dict(conn.execute("SELECT name, reason FROM disabled_destinations"))
 
 
-def delivery_rows(
+def delivery_row(
+    delivery_id: str,
     message_key_: bytes,
     tenant: str,
-    destinations: Sequence[tuple[str, str]],
+    destination: str,
+    status: DeliveryStatus,
+    due_at: int,
+    created_at: int,
     now: int,
-) -> list[tuple[object, ...]]:
-    """The ``deliveries`` rows of a new message: ``(delivery id, destination)`` pairs."""
-    return [
-        (delivery_key(delivery_id), message_key_, tenant, name, "pending", now, now, now)
-        for delivery_id, name in destinations
-    ]
+) -> tuple[object, ...]:
+    """A ``deliveries`` row of a new message (columns as :mod:`._sqlite_writes` inserts)."""
+    return (
+        delivery_key(delivery_id),
+        message_key_,
+        tenant,
+        destination,
+        status,
+        due_at,
+        created_at,
+        now,
+    )
