@@ -256,6 +256,26 @@ class DestinationWorker:
                 receipt = await self._adapter.deliver(delivery)
             except DeliveryError as exc:
                 error = exc
+            except trio.Cancelled:
+                if deadline.cancel_called:
+                    raise  # the timeout: classified below
+                # The engine is stopping: log the attempt as cut short and make the
+                # delivery due again, so the next start sends it at once and the log
+                # shows every request the target may have seen.
+                with trio.CancelScope(shield=True):
+                    interrupted = RetryableDeliveryError("interrupted: the engine stopped")
+                    duration_ms = (time.perf_counter() - started) * 1000
+                    await self._finish(
+                        claimed,
+                        started_at,
+                        duration_ms,
+                        None,
+                        interrupted,
+                        "retry",
+                        due_at=self._now(),
+                        retry_step=claimed.retry_step,
+                    )
+                raise
             except Exception as exc:  # an adapter's bug must not lose the delivery
                 _log.exception("destination adapter raised", destination=self.name)
                 error = RetryableDeliveryError(f"the adapter raised {type(exc).__name__}: {exc}")
@@ -318,6 +338,7 @@ class DestinationWorker:
         outcome: str,
         *,
         due_at: datetime | None = None,
+        retry_step: int | None = None,
     ) -> None:
         if self._policy.ordered:
             self._head_due = due_at if outcome == "retry" else None
@@ -342,8 +363,9 @@ class DestinationWorker:
         elif outcome == "held":
             await self._store.finish_attempt(attempt, status="pending", due_at=due_at)
         else:
+            step = claimed.retry_step + 1 if retry_step is None else retry_step
             await self._store.finish_attempt(
-                attempt, status="pending", due_at=due_at, retry_step=claimed.retry_step + 1
+                attempt, status="pending", due_at=due_at, retry_step=step
             )
 
 

@@ -25,6 +25,10 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_open
     ON deliveries (destination, due_at, id)
     WHERE status IN ('pending', 'delivering');
+-- What an ordered destination claims: its oldest open delivery.
+CREATE INDEX deliveries_open_in_order
+    ON deliveries (destination, created_at, id)
+    WHERE status IN ('pending', 'delivering');
 CREATE INDEX deliveries_by_message ON deliveries (message_id);
 CREATE INDEX deliveries_by_destination ON deliveries (tenant, destination, id);
 

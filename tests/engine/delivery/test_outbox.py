@@ -510,10 +510,14 @@ async def test_an_attempt_cut_short_by_a_restart_is_delivered_after_it(tmp_path:
             assert under_way.status == "delivering"
         async with engine.open(config) as septet:
             [record] = await _settled(septet, 1)
+            attempts = await septet.delivery_attempts(record.id)
     first, second = server.requests
     assert first.headers["webhook-id"] == second.headers["webhook-id"] == record.id
     assert first.body == second.body
     assert _message_ids([second]) == [message.id]
+    # Every request the receiver saw is in the log, the cut-short one included.
+    assert [(a.attempt, a.outcome) for a in attempts] == [(1, "retry"), (2, "delivered")]
+    assert attempts[0].error == "interrupted: the engine stopped"
 
 
 async def test_a_scheduled_retry_survives_a_restart(tmp_path: Path) -> None:
