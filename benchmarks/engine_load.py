@@ -126,11 +126,24 @@ async def latency(
         await septet.ingest(make_item(index))
         histogram.record_value(max(1, int((time.perf_counter() - due) * 1e6)))
 
-    # Open loop: message n is due at started + n * interval whatever happened before,
-    # and its latency counts from then, so a stalled engine cannot hide its queue
-    # (coordinated omission). The generator wakes at most every TICK and starts every
-    # message due by then: one timer per message would cost the engine's thread more
-    # than the messages do.
+    elapsed = await open_loop(
+        total, interval, lambda nursery, due: nursery.start_soon(one, due, next(counter))
+    )
+    return Latency(args.rate, total / elapsed, histogram)
+
+
+async def open_loop(
+    total: int, interval: float, start: Callable[[trio.Nursery, float], object]
+) -> float:
+    """Call ``start(nursery, due)`` for ``total`` messages, message n due ``n * interval``
+    seconds after the first (``due`` is its ``time.perf_counter()``); the seconds from
+    the first start until every task ``start`` began in the nursery finished.
+
+    Open loop: a message is due at its time whatever happened before, and its latency
+    counts from then, so a stalled engine cannot hide its queue (coordinated omission).
+    The generator wakes at most every TICK and starts every message due by then: one
+    timer per message would cost the engine's thread more than the messages do.
+    """
     started = time.perf_counter()
     sent = 0
     async with trio.open_nursery() as nursery:
@@ -138,11 +151,10 @@ async def latency(
             now = time.perf_counter()
             due_count = min(total, int((now - started) / interval) + 1)
             while sent < due_count:
-                nursery.start_soon(one, started + sent * interval, next(counter))
+                start(nursery, started + sent * interval)
                 sent += 1
             await trio.sleep(max(TICK, started + sent * interval - time.perf_counter()))
-    elapsed = time.perf_counter() - started
-    return Latency(args.rate, total / elapsed, histogram)
+    return time.perf_counter() - started
 
 
 async def run(args: argparse.Namespace) -> tuple[Throughput, Throughput, Latency]:

@@ -3,7 +3,8 @@
 Usage: ``python benchmarks/run.py [pytest args...]`` (``make bench`` does this).
 Every micro-benchmark runs in the same pytest-benchmark session, so the ratios compare
 Septet with its peers on the same machine, in the same run; then ``engine_load.py``
-measures the engine end to end and its table is appended.
+measures the engine end to end (ingest to commit) and ``delivery_load.py`` the delivery
+to a local webhook receiver, and their tables are appended.
 """
 
 from __future__ import annotations
@@ -158,15 +159,17 @@ def main(argv: list[str]) -> int:
             print("benchmarks failed; RESULTS.md not written", file=sys.stderr)
             return status or 1
         data = json.loads(out.read_text())
-        engine_table = Path(tmp) / "engine.md"
-        status = subprocess.call(
-            [sys.executable, str(HERE / "engine_load.py"), f"--markdown={engine_table}"], cwd=ROOT
-        )
-        if status != 0:
-            print("engine load benchmark failed; RESULTS.md not written", file=sys.stderr)
-            return status
-        engine_section = engine_table.read_text()
-    RESULTS.write_text(render(data, "make bench") + "\n" + engine_section)
+        sections: list[str] = []
+        for script, what in (("engine_load.py", "engine"), ("delivery_load.py", "delivery")):
+            table = Path(tmp) / f"{what}.md"
+            status = subprocess.call(
+                [sys.executable, str(HERE / script), f"--markdown={table}"], cwd=ROOT
+            )
+            if status != 0:
+                print(f"{what} load benchmark failed; RESULTS.md not written", file=sys.stderr)
+                return status
+            sections.append(table.read_text())
+    RESULTS.write_text("\n".join([render(data, "make bench"), *sections]))
     print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -54,10 +54,13 @@ async def _serve(config: Config, out: TextIO) -> None:
                 )
                 log.info("metrics", url=f"http://{config.metrics.host}:{port}/metrics")
             nursery.start_soon(_log_messages, septet)
+            if septet.api_url is not None:
+                log.info("api", url=septet.api_url, rest_api=config.api.admin_key is not None)
             log.info(
                 "ready",
                 data_dir=config.data_dir,
                 carriers=[c.name for c in config.carriers],
+                destinations=[d.name for d in config.destinations],
             )
             out.write("septet: ready (Ctrl-C stops)\n")
             out.flush()

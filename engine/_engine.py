@@ -28,7 +28,7 @@ from ._ids import id_floor, new_id
 from ._metrics import EngineMetrics
 from .config import Config
 from .delivery import DestinationWorker, Router, report_outbox_depth
-from .errors import EngineClosedError
+from .errors import ConfigError, EngineClosedError
 from .model import (
     DeliveryAttempt,
     DeliveryRecord,
@@ -42,7 +42,7 @@ from .pipeline import MessageFilter, MessageStream, Pipeline, WatcherHub, run_sw
 from .pipeline._normalize import normalize_number, normalize_sender, region_of
 from .pipeline._pipeline import Outbox
 from .pipeline._watchers import HORIZON
-from .plugin_api import Carrier, Destination, Emit
+from .plugin_api import Carrier, Destination, Emit, WebhookCarrier
 from .store import ClaimedDelivery, MessageQuery, NewDelivery, Store
 
 __all__ = ["Septet", "open"]
@@ -55,6 +55,8 @@ class Septet:
         self, config: Config, store: Store, destinations: Mapping[str, Destination] | None = None
     ) -> None:
         self.config = config
+        self.api_url: str | None = None
+        """Where the HTTP server listens (``http://127.0.0.1:8080``), when it runs."""
         self.metrics = EngineMetrics()
         """Prometheus metrics; ``metrics.registry``, ``metrics.render()``."""
         self._store = store
@@ -301,6 +303,15 @@ class Septet:
         worker.disabled = None
         worker.wake()
 
+    @property
+    def destination_names(self) -> tuple[str, ...]:
+        """The configured destinations, by instance name."""
+        return tuple(self._workers)
+
+    async def delivery(self, delivery_id: str) -> DeliveryRecord | None:
+        """One delivery of the outbox, or None."""
+        return await self._store.get_delivery(self.config.tenant, delivery_id)
+
     async def disabled_destinations(self) -> dict[str, str]:
         """The disabled destinations and why."""
         return dict(await self._store.disabled_destinations())
@@ -335,8 +346,8 @@ class Septet:
         )
         return await self._store.list_messages(query)
 
-    def _emit_for(self, carrier: Carrier) -> Emit:
-        name = carrier.name
+    def _emit_as(self, name: str) -> Emit:
+        """``ingest`` for the carrier instance ``name`` (items record it as their carrier)."""
 
         async def emit(item: InboundItem) -> IngestResult:
             if item.carrier != name:  # messages record the instance they came through
@@ -359,12 +370,18 @@ async def open(
     short is retried on the next start), then the destinations and the store close.
     """
     config = Config() if config is None else config
-    carriers: list[Carrier] = []
+    carriers: list[Carrier | WebhookCarrier] = []
     destinations: dict[str, Destination] = {}
     if config.carriers or config.destinations:
         from .plugins import load_carriers, load_destination
 
         carriers = load_carriers(config.carriers)
+        hooks = [c for c in carriers if not isinstance(c, Carrier)]
+        if hooks and config.api.port is None:
+            raise ConfigError(
+                f"carrier {hooks[0].name!r} receives webhooks: set api.port to serve them",
+                key="api.port",
+            )
         for destination in config.destinations:
             destinations[destination.name] = load_destination(
                 destination.name, destination.adapter, destination.config
@@ -398,8 +415,18 @@ async def open(
                         report_outbox_depth, store, septet.metrics, tuple(septet._workers)
                     )
                 async with trio.open_nursery() as carrier_tasks:
+                    webhooks: dict[str, WebhookCarrier] = {}
                     for carrier in carriers:
-                        await carrier_tasks.start(carrier.run, septet._emit_for(carrier))
+                        if isinstance(carrier, Carrier):
+                            await carrier_tasks.start(carrier.run, septet._emit_as(carrier.name))
+                        else:
+                            webhooks[carrier.name] = carrier
+                    if config.api.port is not None:
+                        from .api import serve_api
+
+                        septet.api_url = await carrier_tasks.start(
+                            serve_api, septet, config.api, webhooks
+                        )
                     try:
                         yield septet
                     except BaseException as error:

@@ -21,6 +21,7 @@ from .delivery import _policy, _routes
 from .errors import ConfigError
 
 __all__ = [
+    "ApiConfig",
     "CarrierConfig",
     "Config",
     "DestinationConfig",
@@ -101,6 +102,39 @@ class LogConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class ApiConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The HTTP server: carriers' webhooks, health, metrics and the REST API."""
+
+    host: str = "127.0.0.1"
+    port: int | None = None
+    """None: no HTTP server (webhook carriers then cannot be configured)."""
+    public_url: str | None = None
+    """The base URL providers are given (``https://sms.example.com``), in front of any
+    proxy: carriers' signatures cover it. None: the address each request came to."""
+    admin_key: str | None = None
+    """The Bearer key of the REST API; set it from the environment
+    (``SEPTET_API__ADMIN_KEY``), not in a file. None: the REST API answers 401."""
+    max_body_bytes: int = 1024 * 1024
+    """Request bodies larger than this are refused with 413."""
+
+    def __post_init__(self) -> None:
+        if self.port is not None and not 0 <= self.port <= 65535:
+            raise ConfigError("must be a TCP port, 0 to 65535", key="port")
+        if self.max_body_bytes < 1024:
+            raise ConfigError("must be at least 1024", key="max_body_bytes")
+        if self.admin_key is not None and len(self.admin_key) < 16:
+            raise ConfigError("must be at least 16 characters", key="admin_key")
+        if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
+            raise ConfigError("must be an http:// or https:// URL", key="public_url")
+
+    def __repr__(self) -> str:
+        key = None if self.admin_key is None else "[redacted]"
+        return (
+            f"ApiConfig(host={self.host!r}, port={self.port!r}, public_url={self.public_url!r},"
+            f" admin_key={key!r}, max_body_bytes={self.max_body_bytes!r})"
+        )
+
+
 class MetricsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Prometheus metrics, served over HTTP when ``port`` is set."""
 
@@ -124,6 +158,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     destinations: tuple[DestinationConfig, ...] = ()
     routes: _routes.RouteTable = msgspec.field(default_factory=_routes.RouteTable)
     """Which destinations each message goes to (the tenant's route table)."""
+    api: ApiConfig = msgspec.field(default_factory=ApiConfig)
     log: LogConfig = msgspec.field(default_factory=LogConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
 

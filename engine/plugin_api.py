@@ -46,6 +46,13 @@ import msgspec
 import trio
 
 from . import signing
+from ._webhooks import (
+    WebhookCarrier,
+    WebhookRequest,
+    WebhookResponse,
+    parse_form,
+    problem_response,
+)
 from .delivery._http import open_http_client
 from .delivery._responses import (
     HttpTargetResponse,
@@ -67,6 +74,7 @@ from .errors import (
     RetryableDeliveryError,
     SignatureError,
     StoreError,
+    TimestampToleranceError,
 )
 from .model import (
     Delivery,
@@ -106,10 +114,16 @@ __all__ = [
     "Segment",
     "SignatureError",
     "StoreError",
+    "TimestampToleranceError",
+    "WebhookCarrier",
+    "WebhookRequest",
+    "WebhookResponse",
     "classify_http_response",
     "open_http_client",
+    "parse_form",
     "parse_retry_after",
     "post_json",
+    "problem_response",
     "redact_url",
     "signing",
     "validate_target_url",

@@ -28,6 +28,7 @@ from typing import Any, cast
 
 import msgspec
 
+from ._webhooks import WebhookCarrier as _WebhookCarrier
 from .config import CarrierConfig, _validation_error_key
 from .errors import ConfigError, PluginError
 from .plugin_api import API_VERSION, Carrier, Destination
@@ -76,7 +77,7 @@ def available_destinations() -> Mapping[str, PluginInfo]:
     return {name: _info(point) for name, point in _entry_points(DESTINATION_GROUP).items()}
 
 
-def load_carrier(config: CarrierConfig) -> Carrier:
+def load_carrier(config: CarrierConfig) -> Carrier | _WebhookCarrier:
     """Build the carrier an instance of the config describes; nothing runs yet.
 
     Raises :class:`ConfigError` for an unknown adapter or bad settings (the key is
@@ -84,12 +85,15 @@ def load_carrier(config: CarrierConfig) -> Carrier:
     :class:`PluginError` for a plugin that cannot be imported or used.
     """
     instance = _load(CARRIER_GROUP, config.name, config.adapter, config.config, "carriers")
-    if not isinstance(instance, Carrier):
-        raise PluginError(f"{_describe(CARRIER_GROUP, config.adapter)}: {_NOT_PROTOCOL} Carrier")
+    if not isinstance(instance, Carrier | _WebhookCarrier):
+        raise PluginError(
+            f"{_describe(CARRIER_GROUP, config.adapter)}: {_NOT_PROTOCOL} Carrier"
+            " (or WebhookCarrier)"
+        )
     return instance
 
 
-def load_carriers(configs: Iterable[CarrierConfig]) -> list[Carrier]:
+def load_carriers(configs: Iterable[CarrierConfig]) -> list[Carrier | _WebhookCarrier]:
     """Build every configured carrier, validating them all before returning any.
 
     Instance names must be unique (:class:`ConfigError` naming the second one).

@@ -196,7 +196,9 @@ class DestinationWorker:
             self._breaker.allow(trio.current_time())  # takes the half-open probe
         for index, delivery in enumerate(claimed):
             if index:
-                self._slots.acquire_nowait()  # room was counted before the claim
+                # Room was counted before the claim, but the direct path may have taken
+                # slots meanwhile: the claimed ones wait their turn (their lease holds).
+                await self._slots.acquire()
             await self._respect_rate_limit()
             attempts.start_soon(self._attempt, delivery)
 
@@ -223,8 +225,18 @@ class DestinationWorker:
             await self._wakeup.wait()
 
     async def _attempt(self, claimed: ClaimedDelivery) -> None:
+        held = True
+
+        def release() -> None:
+            # The slot bounds requests in flight: it is given back as soon as the answer
+            # is in, not after the outcome's write.
+            nonlocal held
+            if held:
+                held = False
+                self._slots.release()
+
         try:
-            await self._attempt_held(claimed)
+            await self._attempt_held(claimed, release)
         except StoreError as exc:
             # The outcome could not be recorded: the delivery stays claimed until its
             # lease ends and is then attempted again (at least once, same id).
@@ -235,11 +247,9 @@ class DestinationWorker:
                 error=str(exc),
             )
         finally:
-            self._slots.release()
-            # A free slot (or a finished ordered head) may let the next one go.
-            self._wakeup.set()
+            release()
 
-    async def _attempt_held(self, claimed: ClaimedDelivery) -> None:
+    async def _attempt_held(self, claimed: ClaimedDelivery, release: Callable[[], None]) -> None:
         delivery = Delivery(
             id=claimed.id,
             destination=self.name,
@@ -285,8 +295,11 @@ class DestinationWorker:
             )
         duration_ms = (time.perf_counter() - started) * 1000
         monotonic = trio.current_time()
+        release()
         with trio.CancelScope(shield=True):  # the outcome is recorded even at shutdown
             if error is None:
+                if self._breaker.state != "closed":
+                    self._wakeup.set()  # the probe went through: the rest may go now
                 self._breaker.record_success(monotonic)
                 await self._finish(claimed, started_at, duration_ms, receipt, None, "delivered")
                 self._metrics.count_delivery(
@@ -367,6 +380,11 @@ class DestinationWorker:
             await self._store.finish_attempt(
                 attempt, status="pending", due_at=due_at, retry_step=step
             )
+        if outcome != "delivered" or self._policy.ordered:
+            # A retry may be due before the worker meant to look again, and a finished
+            # ordered head lets the next one go. (A delivered one needs no look: a worker
+            # waiting for a slot got it when the attempt gave the slot back.)
+            self._wakeup.set()
 
 
 def _text(error: BaseException) -> str:

@@ -279,6 +279,10 @@ class Store(Protocol):
         """Deliveries of ``tenant`` matching the filters, oldest first."""
         ...
 
+    async def get_delivery(self, tenant: str, delivery_id: str) -> DeliveryRecord | None:
+        """One delivery of ``tenant``, or None."""
+        ...
+
     async def delivery_attempts(self, tenant: str, delivery_id: str) -> Sequence[DeliveryAttempt]:
         """The attempt log of one delivery of ``tenant``."""
         ...

@@ -232,6 +232,21 @@ class SqliteStore:
             )
         )
 
+    async def get_delivery(self, tenant: str, delivery_id: str) -> DeliveryRecord | None:
+        found = await self._read(
+            lambda conn: outbox.list_deliveries(
+                conn,
+                tenant,
+                message_id=None,
+                destination=None,
+                status=None,
+                after=None,
+                limit=1,
+                delivery_id=delivery_id,
+            )
+        )
+        return found[0] if found else None
+
     async def delivery_attempts(self, tenant: str, delivery_id: str) -> Sequence[DeliveryAttempt]:
         return await self._read(lambda conn: outbox.delivery_attempts(conn, tenant, delivery_id))
 

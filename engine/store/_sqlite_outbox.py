@@ -241,11 +241,13 @@ def list_deliveries(
     status: DeliveryStatus | None,
     after: str | None,
     limit: int,
+    delivery_id: str | None = None,
 ) -> list[DeliveryRecord]:
     """Deliveries of ``tenant``, oldest first, after the delivery id ``after``."""
     where = ["tenant = ?"]
     args: list[object] = [tenant]
     for clause, value in (
+        ("id = ?", None if delivery_id is None else delivery_key(delivery_id)),
         ("message_id = ?", None if message_id is None else message_key(message_id)),
         ("destination = ?", destination),
         ("status = ?", status),

@@ -1,0 +1,384 @@
+"""The HTTP surface: carriers' webhooks, health, metrics and the REST API (v1).
+
+* ``/carriers/<name>[/...]`` (GET or POST) hands the request to the webhook carrier of
+  that instance name; the carrier verifies it, commits what it carries and answers.
+* ``/healthz`` answers while the process serves; ``/readyz`` once the inbox answers a
+  read; ``/metrics`` is the Prometheus exposition.
+* ``/v1/...`` reads the inbox and the outbox and replays deliveries, with the admin key
+  as a Bearer token.
+
+Every error is RFC 9457 ``application/problem+json``: 4xx for the client's mistakes
+(a bad parameter, a missing key, an unknown id), 503 with ``Retry-After`` when the inbox
+cannot be written or read right now, and never a traceback.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import msgspec
+import structlog
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .._webhooks import WebhookCarrier, WebhookRequest, problem_response
+from ..config import ApiConfig
+from ..errors import EngineClosedError, StoreError
+from ..model import DeliveryStatus
+
+if TYPE_CHECKING:
+    from .._engine import Septet
+
+__all__ = ["build_app"]
+
+_log = structlog.get_logger("septet.api")
+_encode = msgspec.json.Encoder().encode
+_JSON = "application/json"
+_PROBLEM = "application/problem+json"
+_STATUSES = frozenset({"pending", "delivering", "delivered", "failed"})
+_MAX_LIMIT = 1000
+_RETRY_AFTER = "5"
+"""Seconds a client is asked to wait after a 503 (the inbox is unavailable)."""
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class ApiProblem(Exception):
+    """A client's mistake, answered as a problem document with ``status``."""
+
+    def __init__(self, status: int, title: str, detail: str | None = None) -> None:
+        self.status = status
+        self.title = title
+        self.detail = detail
+        super().__init__(detail or title)
+
+
+def problem(status: int, title: str, detail: str | None = None, **headers: str) -> Response:
+    document: dict[str, object] = {"type": "about:blank", "title": title, "status": status}
+    if detail is not None:
+        document["detail"] = detail
+    return Response(_encode(document), status_code=status, media_type=_PROBLEM, headers=headers)
+
+
+def _unavailable(exc: Exception) -> Response:
+    return problem(503, "Service Unavailable", str(exc), **{"retry-after": _RETRY_AFTER})
+
+
+def _json(value: object, status: int = 200) -> Response:
+    return Response(_encode(value), status_code=status, media_type=_JSON)
+
+
+def build_app(
+    septet: Septet, config: ApiConfig, carriers: Mapping[str, WebhookCarrier]
+) -> Starlette:
+    """The ASGI application serving ``septet`` and the webhook ``carriers`` (by name)."""
+    api = _Api(septet, config, carriers)
+    routes = [
+        Route("/healthz", api.healthz, methods=["GET"]),
+        Route("/readyz", api.readyz, methods=["GET"]),
+        Route("/metrics", api.metrics, methods=["GET"]),
+        Route("/carriers/{name}", api.carrier, methods=["GET", "POST"]),
+        Route("/carriers/{name}/{path:path}", api.carrier, methods=["GET", "POST"]),
+        Route("/v1/messages", api.guarded(api.list_messages), methods=["GET"]),
+        Route("/v1/messages/{id}", api.guarded(api.get_message), methods=["GET"]),
+        Route("/v1/deliveries", api.guarded(api.list_deliveries), methods=["GET"]),
+        Route(
+            "/v1/deliveries/{id}/attempts",
+            api.guarded(api.delivery_attempts),
+            methods=["GET"],
+        ),
+        Route("/v1/deliveries/{id}/replay", api.guarded(api.replay_one), methods=["POST"]),
+        Route(
+            "/v1/destinations/{name}/replay",
+            api.guarded(api.replay_failed),
+            methods=["POST"],
+        ),
+        Route("/v1/destinations/{name}/enable", api.guarded(api.enable), methods=["POST"]),
+    ]
+    return Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: _http_exception, Exception: _unexpected},
+    )
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return problem(exc.status_code, _reason(exc.status_code), None, **(exc.headers or {}))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    _log.exception("request failed", path=request.url.path)
+    return problem(500, "Internal Server Error", "the server failed; this is a bug")
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+class _Api:
+    def __init__(
+        self,
+        septet: Septet,
+        config: ApiConfig,
+        carriers: Mapping[str, WebhookCarrier],
+    ) -> None:
+        self._septet = septet
+        self._config = config
+        self._carriers = carriers
+        self._public_url = None if config.public_url is None else config.public_url.rstrip("/")
+        self._key = None if config.admin_key is None else config.admin_key.encode()
+
+    # Plumbing -----------------------------------------------------------------------
+
+    def guarded(self, endpoint: Endpoint) -> Endpoint:
+        """``endpoint`` behind the admin key, with problems and outages answered."""
+
+        async def guarded(request: Request) -> Response:
+            refusal = self._authenticate(request)
+            if refusal is not None:
+                return refusal
+            try:
+                return await endpoint(request)
+            except ApiProblem as exc:
+                return problem(exc.status, exc.title, exc.detail)
+            except (StoreError, EngineClosedError) as exc:
+                return problem(
+                    503, "Service Unavailable", str(exc), **{"retry-after": _RETRY_AFTER}
+                )
+
+        return guarded
+
+    def _authenticate(self, request: Request) -> Response | None:
+        challenge = {"www-authenticate": 'Bearer realm="septet"'}
+        if self._key is None:
+            return problem(401, "Unauthorized", "no API key is configured", **challenge)
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return problem(401, "Unauthorized", "send the API key as a Bearer token", **challenge)
+        if not hmac.compare_digest(token.strip().encode(), self._key):
+            return problem(401, "Unauthorized", "the API key is not valid", **challenge)
+        return None
+
+    async def _body(self, request: Request) -> bytes:
+        limit = self._config.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise ApiProblem(413, "Content Too Large", f"the body exceeds {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        stream = request.stream()
+        try:
+            async for chunk in stream:
+                size += len(chunk)
+                if size > limit:
+                    raise ApiProblem(413, "Content Too Large", f"the body exceeds {limit} bytes")
+                chunks.append(chunk)
+        finally:
+            await stream.aclose()
+        return b"".join(chunks)
+
+    # Service ---------------------------------------------------------------------
+
+    async def healthz(self, request: Request) -> Response:
+        return _json({"status": "ok"})
+
+    async def readyz(self, request: Request) -> Response:
+        try:
+            await self._septet.messages(limit=1)
+        except (StoreError, EngineClosedError) as exc:
+            return _unavailable(exc)
+        return _json({"status": "ready"})
+
+    async def metrics(self, request: Request) -> Response:
+        return Response(
+            self._septet.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
+    # Carriers --------------------------------------------------------------------
+
+    async def carrier(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        carrier = self._carriers.get(name)
+        if carrier is None:
+            return problem(404, "Not Found", f"no webhook carrier is named {name!r}")
+        try:
+            body = await self._body(request)
+        except ApiProblem as exc:
+            return problem(exc.status, exc.title, exc.detail)
+        path = request.path_params.get("path", "")
+        # What the provider called: the configured public URL (in front of a proxy), or
+        # else the address this request came to.
+        base = self._public_url or f"{request.url.scheme}://{request.url.netloc}"
+        url = f"{base}/carriers/{name}" + (f"/{path}" if path else "")
+        if request.url.query:
+            url += f"?{request.url.query}"
+        headers: dict[str, str] = {}
+        for key, value in request.headers.items():
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        webhook = WebhookRequest(
+            method=request.method,
+            url=url,
+            path=path,
+            query=tuple(request.query_params.multi_items()),
+            headers=headers,
+            body=body,
+        )
+        try:
+            answer = await carrier.handle(webhook, self._septet._emit_as(name))
+        except (StoreError, EngineClosedError) as exc:
+            # Nothing was acknowledged: the provider retries, and its retry is deduplicated.
+            answer = problem_response(
+                503, "Service Unavailable", str(exc), headers=[("retry-after", _RETRY_AFTER)]
+            )
+        return Response(
+            answer.body,
+            status_code=answer.status,
+            media_type=answer.content_type,
+            headers=dict(answer.headers),
+        )
+
+    # Messages --------------------------------------------------------------------
+
+    async def list_messages(self, request: Request) -> Response:
+        query = request.query_params
+        limit = _limit(query.get("limit"))
+        since = _time(query.get("since"), "since")
+        until = _time(query.get("until"), "until")
+        has_code = _flag(query.get("has_code"), "has_code")
+        after, before = query.get("after"), query.get("before")
+        for key, cursor in (("after", after), ("before", before)):
+            if cursor is not None and not _is_id(cursor, "msg"):
+                raise ApiProblem(400, "Bad Request", f"{key} must be a message id (msg_...)")
+        messages = await self._septet.messages(
+            number=query.get("number"),
+            sender=query.get("sender"),
+            since=since,
+            until=until,
+            has_otp=has_code,
+            after=after,
+            before=before,
+            limit=limit + 1,
+        )
+        page = messages[:limit]
+        cursor = page[-1].id if len(messages) > limit and page else None
+        return _json({"data": page, "next": cursor})
+
+    async def get_message(self, request: Request) -> Response:
+        message = await self._septet.get(request.path_params["id"])
+        if message is None:
+            raise ApiProblem(404, "Not Found", "no such message")
+        return _json(message)
+
+    # Deliveries ------------------------------------------------------------------
+
+    async def list_deliveries(self, request: Request) -> Response:
+        query = request.query_params
+        status = query.get("status")
+        if status is not None and status not in _STATUSES:
+            raise ApiProblem(400, "Bad Request", f"status must be one of {sorted(_STATUSES)}")
+        after = query.get("after")
+        if after is not None and not _is_id(after, "dlv"):
+            raise ApiProblem(400, "Bad Request", "after must be a delivery id (dlv_...)")
+        limit = _limit(query.get("limit"))
+        found = await self._septet.deliveries(
+            message_id=query.get("message_id"),
+            destination=query.get("destination"),
+            status=_status(status),
+            after=after,
+            limit=limit + 1,
+        )
+        page = found[:limit]
+        cursor = page[-1].id if len(found) > limit and page else None
+        return _json({"data": page, "next": cursor})
+
+    async def delivery_attempts(self, request: Request) -> Response:
+        delivery_id = request.path_params["id"]
+        if await self._septet.delivery(delivery_id) is None:
+            raise ApiProblem(404, "Not Found", "no such delivery")
+        return _json({"data": await self._septet.delivery_attempts(delivery_id)})
+
+    async def replay_one(self, request: Request) -> Response:
+        delivery_id = request.path_params["id"]
+        if await self._septet.delivery(delivery_id) is None:
+            raise ApiProblem(404, "Not Found", "no such delivery")
+        count = await self._septet.replay(delivery_id)
+        if not count:
+            raise ApiProblem(409, "Conflict", "the delivery is under way; replay it later")
+        return _json({"replayed": count})
+
+    async def replay_failed(self, request: Request) -> Response:
+        name = self._destination(request)
+        query = request.query_params
+        count = await self._septet.replay(
+            destination=name,
+            since=_time(query.get("since"), "since"),
+            until=_time(query.get("until"), "until"),
+        )
+        return _json({"replayed": count})
+
+    async def enable(self, request: Request) -> Response:
+        name = self._destination(request)
+        await self._septet.enable_destination(name)
+        return _json({"destination": name, "enabled": True})
+
+    def _destination(self, request: Request) -> str:
+        name: str = request.path_params["name"]
+        if name not in self._septet.destination_names:
+            raise ApiProblem(404, "Not Found", f"no destination is named {name!r}")
+        return name
+
+
+def _limit(text: str | None) -> int:
+    if text is None:
+        return 50
+    if not text.isdigit() or not 1 <= int(text) <= _MAX_LIMIT:
+        raise ApiProblem(400, "Bad Request", f"limit must be a whole number from 1 to {_MAX_LIMIT}")
+    return int(text)
+
+
+def _time(text: str | None, key: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiProblem(400, "Bad Request", f"{key} must be an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise ApiProblem(400, "Bad Request", f"{key} must carry a UTC offset (or Z)")
+    return moment
+
+
+def _flag(text: str | None, key: str) -> bool | None:
+    if text is None:
+        return None
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0"):
+        return False
+    raise ApiProblem(400, "Bad Request", f"{key} must be true or false")
+
+
+def _status(text: str | None) -> DeliveryStatus | None:
+    statuses: dict[str, DeliveryStatus] = {
+        "pending": "pending",
+        "delivering": "delivering",
+        "delivered": "delivered",
+        "failed": "failed",
+    }
+    return None if text is None else statuses[text]
+
+
+def _is_id(text: str, prefix: str) -> bool:
+    head, _, digits = text.partition("_")
+    return head == prefix and len(digits) == 32 and all(c in "0123456789abcdef" for c in digits)
