@@ -53,6 +53,7 @@ from ._reassembly import (
     draft_from_set,
     draft_from_text,
     encode_part,
+    is_binary,
     part_fingerprint,
     pdu_sender,
     set_key,
@@ -206,7 +207,7 @@ class Pipeline:
             elif isinstance(item, InboundText) and (
                 item.segment is None or item.segment.total <= 1
             ):
-                jobs.append(item.text)
+                jobs.append("" if is_binary(item) else item.text)  # "" holds no code
                 slots.append(i)
         prepared = prepare_batch(jobs) if jobs else []
         bad = [
@@ -335,7 +336,10 @@ class Pipeline:
             segment = item.segment
             if segment is None or segment.total <= 1:
                 draft = draft_from_text(item, number, sender, received_at)
-                return await self._commit(draft, _model_otp(otp.extract(item.text)))
+                text = draft.otp_text
+                return await self._commit(
+                    draft, None if text is None else _model_otp(otp.extract(text))
+                )
             key = set_key(
                 "text",
                 item.carrier,

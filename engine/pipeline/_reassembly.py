@@ -32,6 +32,7 @@ __all__ = [
     "draft_from_set",
     "draft_from_text",
     "encode_part",
+    "is_binary",
     "part_fingerprint",
     "set_key",
 ]
@@ -203,6 +204,12 @@ def draft_from_pdu(
     )
 
 
+def is_binary(item: InboundText) -> bool:
+    """Whether a carrier's text item holds data (hex of 8-bit content), not words: no
+    code is looked for in it."""
+    return item.encoding == "8bit" or "binary" in item.flags
+
+
 def draft_from_text(item: InboundText, number: str, sender: str, received_at: datetime) -> Draft:
     """A draft of a message a carrier delivered as text, in one segment."""
     return Draft(
@@ -217,7 +224,7 @@ def draft_from_text(item: InboundText, number: str, sender: str, received_at: da
         carrier_message_id=item.carrier_message_id,
         flags=set(item.flags),
         raw=item.raw,
-        otp_text=item.text,
+        otp_text=None if is_binary(item) else item.text,
     )
 
 
@@ -307,5 +314,5 @@ def _draft_from_text_parts(items: list[InboundText], number: str) -> Draft:
         carrier_message_id=None,
         flags=flags,
         raw=_joined_raw(item.raw for item in ordered),
-        otp_text=content,
+        otp_text=None if any(is_binary(item) for item in ordered) else content,
     )

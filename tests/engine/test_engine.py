@@ -630,3 +630,29 @@ async def test_ingest_many_after_shutdown_began_is_refused(tmp_path: Path) -> No
         pass
     with pytest.raises(EngineClosedError):
         await septet.ingest_many([_text()])
+
+
+async def test_no_code_is_read_out_of_binary_data(tmp_path: Path) -> None:
+    # A carrier hands 8-bit data over as hex: digits in it are bytes, not a code.
+    data = "Your code is 123456".encode().hex()
+    binary = {"encoding": "8bit", "flags": ("binary",)}
+    async with _engine(tmp_path) as septet:
+        one = await septet.ingest(_text(data, carrier_message_id="b1", **binary))
+        [many] = await septet.ingest_many([_text(data, carrier_message_id="b2", **binary)])
+        parts = [
+            _text(
+                data[half * 16 : half * 16 + 16] if half == 0 else data[16:],
+                carrier_message_id=f"b3-{half}",
+                segment=engine.model.Segment(reference=9, reference_bits=8, total=2, seq=half + 1),
+                **binary,
+            )
+            for half in range(2)
+        ]
+        joined = [await septet.ingest(part) for part in parts][-1]
+        plain = await septet.ingest(_text("Your code is 123456", carrier_message_id="t1"))
+    for result in (one, many, joined):
+        assert result.message is not None
+        assert result.message.otp is None
+        assert "binary" in result.message.flags
+    assert plain.message is not None
+    assert plain.message.otp is not None
