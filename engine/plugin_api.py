@@ -29,9 +29,11 @@ failures: :class:`RetryableDeliveryError` or :class:`PermanentDeliveryError`. Th
 engine owns retries, backoff, rate limits and circuit breakers.
 
 A destination that speaks HTTP builds on the shared client rather than its own:
-:func:`open_http_client` (httpx, guarded against SSRF by an :class:`HttpTargetPolicy`,
-no redirects, bounded by a total timeout), :func:`post_json` for one attempt with a
-bounded, redacted answer, and :func:`classify_http_response` for what the answer means.
+:func:`open_http_client` (an :class:`HttpClient`: HTTP/1.1 with kept-alive connections,
+guarded against SSRF by an :class:`HttpTargetPolicy`, no redirects, bounded by a total
+timeout), :func:`post_json` for one attempt with a bounded, redacted answer (or
+:meth:`HttpClient.request` for another method: an :class:`HttpAnswer`), and
+:func:`classify_http_response` for what the answer means.
 Its ``Config`` extends :class:`HttpDestinationConfig` (the URL, timeouts and policy
 settings) and checks the URL with :func:`validate_target_url`. :mod:`signing` signs
 what it sends the Standard Webhooks way (``signing.headers``).
@@ -53,7 +55,7 @@ from ._webhooks import (
     parse_form,
     problem_response,
 )
-from .delivery._http import open_http_client
+from .delivery._http import HttpAnswer, HttpClient, open_http_client
 from .delivery._responses import (
     HttpTargetResponse,
     classify_http_response,
@@ -98,6 +100,8 @@ __all__ = [
     "Destination",
     "Emit",
     "EngineClosedError",
+    "HttpAnswer",
+    "HttpClient",
     "HttpDestinationConfig",
     "HttpTargetPolicy",
     "HttpTargetResponse",

@@ -9,7 +9,9 @@
 
 Answers are given in order, one per request; once the script runs out, every request
 gets ``default``. Each request is recorded (method, target, headers, body) before it is
-answered. Pass ``ssl_context`` to serve HTTPS.
+answered, and each connection counted (``server.connections``, and
+``server.open_connections`` still open), to see a client's keep-alive at work. Pass
+``ssl_context`` to serve HTTPS.
 
 :func:`use_fake_dns` makes chosen names resolve to chosen addresses for the rest of the
 current trio run (other names resolve as usual), to test what a client does with
@@ -48,6 +50,18 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True):
     """Send a chunked body that never ends (after ``body``), until the client hangs up."""
     chunk_interval: float = 0.0
     """Seconds between the chunks of an endless body."""
+    chunked: bool = False
+    """Send ``body`` chunked (no ``content-length``)."""
+    close: bool = False
+    """Close the connection after this answer without saying so, as a server does with
+    a kept-alive connection once it has been idle too long."""
+    drop: bool = False
+    """Close the connection instead of answering (the request is still recorded)."""
+    cut_short: bool = False
+    """Announce a body longer than ``body``, send ``body``, and close the connection."""
+    keep_open: bool = False
+    """After an answer with ``connection: close``, keep the connection open until the
+    client hangs up: a client that ignored the header would wait in vain."""
 
 
 class RecordedRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -73,6 +87,10 @@ class HttpTestServer:
         self.url = f"{scheme}://127.0.0.1:{port}"
         self.default = default
         self.requests: list[RecordedRequest] = []
+        self.connections = 0
+        """Connections accepted so far."""
+        self.open_connections = 0
+        """Connections accepted and not yet closed (by either side)."""
         self.in_flight = 0
         """Requests received and not yet answered in full."""
         self.most_in_flight = 0
@@ -85,22 +103,32 @@ class HttpTestServer:
 
     async def serve_connection(self, stream: trio.abc.Stream) -> None:
         connection = h11.Connection(h11.SERVER)
+        self.connections += 1
+        self.open_connections += 1
         try:
             while (request := await _read_request(connection, stream)) is not None:
                 self.requests.append(request)
                 answer = self._script.popleft() if self._script else self.default
+                if answer.drop:
+                    return
                 self.in_flight += 1
                 self.most_in_flight = max(self.most_in_flight, self.in_flight)
                 try:
                     await _send_answer(connection, stream, answer)
                 finally:
                     self.in_flight -= 1
+                if answer.keep_open:
+                    while await stream.receive_some(65536):
+                        pass
                 if connection.our_state is not h11.DONE or connection.their_state is not h11.DONE:
+                    return
+                if answer.close:
                     return
                 connection.start_next_cycle()
         except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError):
             pass  # the client hung up (a capped read, a timeout, a refused certificate)
         finally:
+            self.open_connections -= 1
             with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                 await stream.aclose()
 
@@ -157,12 +185,21 @@ async def _send_answer(connection: h11.Connection, stream: trio.abc.Stream, answ
     if answer.delay:
         await trio.sleep(answer.delay)
     headers = list(answer.headers)
-    if not answer.endless:
+    if answer.cut_short:
+        headers.append(("content-length", str(len(answer.body) + 100)))
+    elif not (answer.endless or answer.chunked):
         headers.append(("content-length", str(len(answer.body))))
     head = h11.Response(status_code=answer.status, headers=headers)
     await stream.send_all(connection.send(head) or b"")
-    if answer.body:
+    if answer.chunked:
+        for start in range(0, len(answer.body), 5):  # small chunks, several per read
+            await stream.send_all(
+                connection.send(h11.Data(data=answer.body[start : start + 5])) or b""
+            )
+    elif answer.body:
         await stream.send_all(connection.send(h11.Data(data=answer.body)) or b"")
+    if answer.cut_short:
+        return
     while answer.endless:
         await trio.sleep(answer.chunk_interval)
         await stream.send_all(connection.send(h11.Data(data=_CHUNK)) or b"")

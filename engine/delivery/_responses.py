@@ -1,8 +1,8 @@
 """One HTTP attempt of a destination, and what its outcome means for the delivery.
 
 :func:`post_json` sends one request with a client from
-:func:`~engine.delivery._http.open_http_client` and reads at most a bounded part of the
-answer; it turns a failure to get an answer into a classified
+:func:`~engine.delivery._http.open_http_client`, which reads at most a bounded part of
+the answer and turns a failure to get one into a classified
 :class:`~engine.errors.DeliveryError`. :func:`classify_http_response` turns the answer
 into a :class:`~engine.model.DeliveryReceipt` or a classified error, the way webhook
 senders agree on (Standard Webhooks, Svix):
@@ -33,11 +33,11 @@ from typing import Final
 
 import httpx
 import msgspec
-import trio
 
-from ..errors import DeliveryError, PermanentDeliveryError, RetryableDeliveryError
+from ..errors import PermanentDeliveryError, RetryableDeliveryError
 from ..model import DeliveryReceipt
-from ._targets import redact_url
+from ._http import HttpClient, parse_url
+from ._targets import redact_url, scrub_secrets, url_secrets
 
 __all__ = [
     "HttpTargetResponse",
@@ -46,12 +46,6 @@ __all__ = [
     "post_json",
 ]
 
-_REDACTED: Final = "[redacted]"
-# Shorter strings are not secrets worth garbling every excerpt for: a path segment such
-# as "hooks" or "services", a query value such as "true", a static header such as "1".
-_MIN_PATH_TOKEN: Final = 16
-_MIN_QUERY_TOKEN: Final = 8
-_MIN_SECRET: Final = 4
 _THROTTLING_STATUSES: Final = frozenset({429, 502, 504})
 _RETRYABLE_4XX: Final = frozenset({408, 425, 429})
 
@@ -79,7 +73,7 @@ class HttpTargetResponse(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def post_json(
-    client: httpx.AsyncClient,
+    client: HttpClient,
     url: str | httpx.URL,
     body: bytes,
     headers: Mapping[str, str] | None = None,
@@ -101,33 +95,26 @@ async def post_json(
     :class:`~engine.errors.PermanentDeliveryError` when the target is refused by the
     client's policy or the URL is unusable.
     """
-    target = redact_url(url)
-    secrets = _secrets(url, redact)
-    request_headers = {"content-type": "application/json", **(headers or {})}
-    try:
-        async with client.stream("POST", url, content=body, headers=request_headers) as answer:
-            data, more = await _read_capped(answer, read_limit)
-    except DeliveryError:
-        raise  # the client's policy refused the target, with its own message
-    except httpx.TimeoutException as exc:
-        message = f"{target}: no answer in time: {_scrub(str(exc), secrets)}"
-        raise RetryableDeliveryError(message, throttled=True) from None
-    except (httpx.InvalidURL, httpx.UnsupportedProtocol):
-        raise PermanentDeliveryError(f"{target}: the URL cannot be requested") from None
-    except httpx.TransportError as exc:
-        detail = _scrub(str(exc), secrets) or type(exc).__name__
-        raise RetryableDeliveryError(f"{target}: the connection failed: {detail}") from None
-    except httpx.HTTPError as exc:
-        detail = _scrub(str(exc), secrets) or type(exc).__name__
-        raise RetryableDeliveryError(f"{target}: the request failed: {detail}") from None
-    excerpt, cut = _excerpt(data, answer.headers, secrets, excerpt_bytes)
+    parsed = parse_url(url)
+    redact = tuple(redact)
+    answer = await client.request(
+        "POST",
+        parsed,
+        content=body,
+        headers={"content-type": "application/json", **(headers or {})},
+        read_limit=read_limit,
+        redact=redact,
+    )
+    # An empty body (many receivers answer 204) has nothing to hide.
+    secrets = url_secrets(parsed, redact) if answer.body else []
+    excerpt, cut = _excerpt(answer.body, answer.headers, secrets, excerpt_bytes)
     return HttpTargetResponse(
-        target=target,
+        target=redact_url(parsed),
         status_code=answer.status_code,
         headers=answer.headers,
-        body=data,
+        body=answer.body,
         excerpt=excerpt,
-        truncated=more or cut,
+        truncated=answer.truncated or cut,
     )
 
 
@@ -187,43 +174,6 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
-async def _read_capped(answer: httpx.Response, limit: int) -> tuple[bytes, bool]:
-    """At most ``limit`` bytes of the body, and whether there was more."""
-    assert isinstance(answer.stream, httpx.AsyncByteStream)
-    kept = bytearray()
-    # Not `break`: httpcore reads the body through nested async generators, and leaving
-    # them suspended would hand them to the garbage collector (trio warns, rightly).
-    # Cancelling makes the next read raise through every one of them, which ends them
-    # and drops the connection; chunks httpcore already buffered may still arrive first.
-    with trio.CancelScope() as reading:
-        async for chunk in answer.stream:
-            if len(kept) <= limit:
-                kept += chunk
-            if len(kept) > limit:
-                reading.cancel()
-    return bytes(kept[:limit]), len(kept) > limit
-
-
-def _secrets(url: str | httpx.URL, redact: Iterable[str]) -> list[str]:
-    found = [value for value in redact if len(value) >= _MIN_SECRET]
-    try:
-        parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
-    except httpx.InvalidURL:
-        return found
-    if parsed.password:
-        found.append(parsed.password)
-    found += [part for part in parsed.path.split("/") if len(part) >= _MIN_PATH_TOKEN]
-    found += [v for _, v in parsed.params.multi_items() if len(v) >= _MIN_QUERY_TOKEN]
-    # Longest first, so a secret that contains another is hidden whole.
-    return sorted(set(found), key=len, reverse=True)
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, _REDACTED)
-    return text
-
-
 def _excerpt(
     data: bytes, headers: httpx.Headers, secrets: list[str], limit: int
 ) -> tuple[str, bool]:
@@ -231,7 +181,7 @@ def _excerpt(
     if encoding not in ("", "identity"):
         return f"[{len(data)} bytes of {encoding}-encoded body]", False
     # Scrub the whole read text before cutting, so no secret is cut in half and half-shown.
-    text = _scrub(data.decode("utf-8", errors="replace"), secrets)
+    text = scrub_secrets(data.decode("utf-8", errors="replace"), secrets)
     encoded = text.encode()
     if len(encoded) <= limit:
         return text, False

@@ -12,6 +12,10 @@ The addresses are checked where the connection is made (see ``_http``), on the v
 addresses connected to, so a DNS answer that changes between a check and the connect
 (DNS rebinding) cannot slip through. :func:`validate_target_url` checks a configured URL
 up front, so a bad one is a :class:`~engine.errors.ConfigError` naming its key.
+
+What of a target may be shown: :func:`redact_url` (``scheme://host[:port]``), and
+:func:`url_secrets` with :func:`scrub_secrets` to hide a URL's token-like parts and given
+secrets in text a target or a failure produced.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import math
+from collections.abc import Iterable
 from typing import Any, ClassVar, Final, TypeAlias
 
 import httpx
@@ -31,7 +36,9 @@ __all__ = [
     "HttpTargetPolicy",
     "redact_url",
     "refusal_message",
+    "scrub_secrets",
     "url_refusal",
+    "url_secrets",
     "validate_target_url",
 ]
 
@@ -75,6 +82,13 @@ _REFUSED: Final[tuple[tuple[_Network, str], ...]] = tuple(
         ("ff00::/8", "multicast"),
     )
 )
+
+_REDACTED: Final = "[redacted]"
+# Shorter strings are not secrets worth garbling every excerpt for: a path segment such
+# as "hooks" or "services", a query value such as "true", a static header such as "1".
+_MIN_PATH_TOKEN: Final = 16
+_MIN_QUERY_TOKEN: Final = 8
+_MIN_SECRET: Final = 4
 
 # The well-known NAT64 prefix (RFC 6052): its last 32 bits are the IPv4 host reached.
 # (ipaddress itself reads the IPv4 inside IPv4-mapped and 6to4 addresses.)
@@ -220,6 +234,31 @@ def redact_url(url: str | httpx.URL) -> str:
     return f"{parsed.scheme}://{host}{port}" if parsed.scheme else "<invalid URL>"
 
 
+def url_secrets(url: str | httpx.URL, redact: Iterable[str] = ()) -> list[str]:
+    """What to hide of ``url`` and ``redact``, longest first: the URL's password, its path
+    segments of 16 characters or more, its query values of 8 or more (where tokens live),
+    and every string of 4 characters or more in ``redact``."""
+    found = [value for value in redact if len(value) >= _MIN_SECRET]
+    try:
+        parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
+    except httpx.InvalidURL:
+        return found
+    if parsed.password:
+        found.append(parsed.password)
+    found += [part for part in parsed.path.split("/") if len(part) >= _MIN_PATH_TOKEN]
+    found += [v for _, v in parsed.params.multi_items() if len(v) >= _MIN_QUERY_TOKEN]
+    # Longest first, so a secret that contains another is hidden whole.
+    return sorted(set(found), key=len, reverse=True)
+
+
+def scrub_secrets(text: str, secrets: list[str]) -> str:
+    """``text`` with each of ``secrets`` (from :func:`url_secrets`) replaced by
+    ``[redacted]``."""
+    for secret in secrets:
+        text = text.replace(secret, _REDACTED)
+    return text
+
+
 def _how_to_allow(host: str, address: str) -> str:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     cidr = f"{ip}/{ip.max_prefixlen}"
@@ -255,6 +294,7 @@ def _is_ip_literal(host: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=1024)
 def _host_key(host: str) -> str:
     host = host.strip().rstrip(".").lower()
     try:

@@ -634,7 +634,7 @@ async def test_ingest_many_after_shutdown_began_is_refused(tmp_path: Path) -> No
 
 async def test_no_code_is_read_out_of_binary_data(tmp_path: Path) -> None:
     # A carrier hands 8-bit data over as hex: digits in it are bytes, not a code.
-    data = "Your code is 123456".encode().hex()
+    data = b"Your code is 123456".hex()
     binary = {"encoding": "8bit", "flags": ("binary",)}
     async with _engine(tmp_path) as septet:
         one = await septet.ingest(_text(data, carrier_message_id="b1", **binary))
