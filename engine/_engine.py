@@ -183,10 +183,26 @@ class Septet:
         after ``since`` (default: now, so an old code is never returned), from
         ``sender`` when given. Raises :class:`TimeoutError` after ``timeout`` seconds.
         """
+        return await self.wait_for_message(
+            number=number, timeout=timeout, sender=sender, since=since, has_code=True
+        )
+
+    async def wait_for_message(
+        self,
+        *,
+        timeout: float,
+        number: str | None = None,
+        sender: str | None = None,
+        since: datetime | None = None,
+        has_code: bool | None = None,
+    ) -> Message:
+        """The first message matching the filters received at or after ``since``
+        (default: now): at once if one is already stored, else as soon as one commits.
+        Raises :class:`TimeoutError` after ``timeout`` seconds."""
         since = datetime.now(UTC) if since is None else since
         message_filter = self._filter(None, number, sender)
         message_filter.since = since
-        message_filter.has_otp = True
+        message_filter.has_otp = has_code
         after = id_floor("msg", since.timestamp() - HORIZON)
         stream = MessageStream(self._hub, self._replay, message_filter, after=after)
         with trio.move_on_after(timeout):
@@ -194,8 +210,8 @@ class Septet:
                 async for message in stream:
                     if message_filter.matches(message):
                         return message
-            raise EngineClosedError("the engine stopped while waiting for a code")
-        raise TimeoutError(f"no code for {message_filter.number} within {timeout} s")
+            raise EngineClosedError("the engine stopped while waiting for a message")
+        raise TimeoutError(f"no matching message within {timeout:g} s")
 
     async def messages(
         self,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 import structlog
+import trio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -30,7 +31,7 @@ from starlette.routing import Route
 from .._webhooks import WebhookCarrier, WebhookRequest, problem_response
 from ..config import ApiConfig
 from ..errors import EngineClosedError, StoreError
-from ..model import DeliveryStatus
+from ..model import DeliveryStatus, Message
 
 if TYPE_CHECKING:
     from .._engine import Septet
@@ -43,6 +44,8 @@ _JSON = "application/json"
 _PROBLEM = "application/problem+json"
 _STATUSES = frozenset({"pending", "delivering", "delivered", "failed"})
 _MAX_LIMIT = 1000
+_MAX_WAIT = 300.0
+"""The longest long poll, in seconds."""
 _RETRY_AFTER = "5"
 """Seconds a client is asked to wait after a 503 (the inbox is unavailable)."""
 
@@ -86,6 +89,7 @@ def build_app(
         Route("/carriers/{name}", api.carrier, methods=["GET", "POST"]),
         Route("/carriers/{name}/{path:path}", api.carrier, methods=["GET", "POST"]),
         Route("/v1/messages", api.guarded(api.list_messages), methods=["GET"]),
+        Route("/v1/messages/wait", api.guarded(api.wait_for_message), methods=["GET"]),
         Route("/v1/messages/{id}", api.guarded(api.get_message), methods=["GET"]),
         Route("/v1/deliveries", api.guarded(api.list_deliveries), methods=["GET"]),
         Route(
@@ -274,6 +278,48 @@ class _Api:
         cursor = page[-1].id if len(messages) > limit and page else None
         return _json({"data": page, "next": cursor})
 
+    async def wait_for_message(self, request: Request) -> Response:
+        """Long poll: the first message matching the filters received at or after
+        ``since`` (default: now), at once if one is already stored; ``{"data": null}``
+        after ``timeout`` seconds (default 30, at most 300)."""
+        query = request.query_params
+        timeout = _seconds(query.get("timeout"), "timeout", default=30.0, most=_MAX_WAIT)
+        since = _time(query.get("since"), "since")
+        has_code = _flag(query.get("has_code"), "has_code")
+        found: Message | None = None
+        failure: StoreError | EngineClosedError | None = None
+
+        async def wait(cancel: trio.CancelScope) -> None:
+            nonlocal found, failure
+            try:
+                found = await self._septet.wait_for_message(
+                    timeout=timeout,
+                    number=query.get("number"),
+                    sender=query.get("sender"),
+                    since=since,
+                    has_code=has_code,
+                )
+            except TimeoutError:
+                pass
+            except (StoreError, EngineClosedError) as exc:
+                failure = exc  # raised outside the nursery, answered as a 503
+            cancel.cancel()
+
+        async def watch_client(cancel: trio.CancelScope) -> None:
+            # A client that hangs up ends the wait at once, not at its timeout. (Read the
+            # ASGI channel itself: Starlette's is_disconnected polls with a cancelled
+            # receive, which under trio never sees the message.)
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            cancel.cancel()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(wait, nursery.cancel_scope)
+            nursery.start_soon(watch_client, nursery.cancel_scope)
+        if failure is not None:
+            raise failure
+        return _json({"data": found})
+
     async def get_message(self, request: Request) -> Response:
         message = await self._septet.get(request.path_params["id"])
         if message is None:
@@ -345,6 +391,18 @@ def _limit(text: str | None) -> int:
     if not text.isdigit() or not 1 <= int(text) <= _MAX_LIMIT:
         raise ApiProblem(400, "Bad Request", f"limit must be a whole number from 1 to {_MAX_LIMIT}")
     return int(text)
+
+
+def _seconds(text: str | None, key: str, *, default: float, most: float) -> float:
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= most:  # also refuses nan
+        raise ApiProblem(400, "Bad Request", f"{key} must be a number of seconds, 0 to {most:g}")
+    return value
 
 
 def _time(text: str | None, key: str) -> datetime | None:

@@ -286,3 +286,41 @@ async def test_api_settings_are_checked_and_the_key_never_shown(tmp_path: Path) 
     shown = repr(ApiConfig(admin_key=KEY))
     assert "[redacted]" in shown
     assert KEY not in shown
+
+
+async def test_the_long_poll_answers_when_a_matching_message_commits(tmp_path: Path) -> None:
+    async with _server(tmp_path) as (septet, client):
+        await septet.ingest(_text("Your code is 000111", cid="old"))  # before the poll: not it
+
+        async def send_later() -> None:
+            await trio.sleep(0.2)
+            await septet.ingest(_text("hello, no code", cid="w1"))
+            await septet.ingest(_text("Your code is 424242", cid="w2", sender="Bank"))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send_later)
+            answer = await client.get(
+                "/v1/messages/wait?has_code=true&sender=Bank&timeout=10", headers=AUTH
+            )
+        assert answer.json()["data"]["otp"]["code"] == "424242"
+        # A match already stored after `since` answers at once.
+        at_once = await client.get(
+            "/v1/messages/wait?since=2000-01-01T00:00:00Z&sender=Acme&timeout=10", headers=AUTH
+        )
+        assert at_once.json()["data"]["content"] == "Your code is 000111"
+        nothing = await client.get("/v1/messages/wait?sender=Nobody&timeout=0.2", headers=AUTH)
+        assert nothing.json() == {"data": None}
+        _problem(await client.get("/v1/messages/wait?timeout=301", headers=AUTH), 400)
+        _problem(await client.get("/v1/messages/wait?timeout=nan", headers=AUTH), 400)
+
+
+async def test_a_client_that_hangs_up_ends_its_long_poll(tmp_path: Path) -> None:
+    async with _server(tmp_path) as (septet, client):
+        async with httpx.AsyncClient(base_url=client.base_url) as leaving:
+            with trio.move_on_after(0.3):
+                await leaving.get("/v1/messages/wait?timeout=300", headers=AUTH)
+            assert septet._hub._subscriptions  # the server is still waiting for it
+        # The server noticed the hang-up and stopped waiting: the hub has no watcher left.
+        with trio.fail_after(5):
+            while septet._hub._subscriptions:
+                await trio.sleep(0.05)
