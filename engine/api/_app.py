@@ -27,11 +27,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from .._webhooks import WebhookCarrier, WebhookRequest, problem_response
 from ..config import ApiConfig
 from ..errors import EngineClosedError, StoreError
 from ..model import DeliveryStatus, Message
+from ..pipeline import MessageStream
 
 if TYPE_CHECKING:
     from .._engine import Septet
@@ -44,6 +46,8 @@ _JSON = "application/json"
 _PROBLEM = "application/problem+json"
 _STATUSES = frozenset({"pending", "delivering", "delivered", "failed"})
 _MAX_LIMIT = 1000
+_HEARTBEAT = 15.0
+"""Seconds between keep-alive comments on an idle event stream."""
 _MAX_WAIT = 300.0
 """The longest long poll, in seconds."""
 _RETRY_AFTER = "5"
@@ -90,6 +94,7 @@ def build_app(
         Route("/carriers/{name}/{path:path}", api.carrier, methods=["GET", "POST"]),
         Route("/v1/messages", api.guarded(api.list_messages), methods=["GET"]),
         Route("/v1/messages/wait", api.guarded(api.wait_for_message), methods=["GET"]),
+        Route("/v1/stream", api.guarded(api.stream), methods=["GET"]),
         Route("/v1/messages/{id}", api.guarded(api.get_message), methods=["GET"]),
         Route("/v1/deliveries", api.guarded(api.list_deliveries), methods=["GET"]),
         Route(
@@ -320,6 +325,19 @@ class _Api:
             raise failure
         return _json({"data": found})
 
+    async def stream(self, request: Request) -> Response:
+        """Server-Sent Events: each message as it commits (``event: message``, ``id`` the
+        message id, ``data`` its JSON). A client that reconnects with ``Last-Event-ID``
+        (or ``?after=``) first gets what it missed, then live messages, without gaps."""
+        after = request.headers.get("last-event-id") or request.query_params.get("after")
+        if after is not None and not _is_id(after, "msg"):
+            raise ApiProblem(400, "Bad Request", "Last-Event-ID must be a message id (msg_...)")
+        query = request.query_params
+        watch = self._septet.watch(
+            number=query.get("number"), sender=query.get("sender"), after=after
+        )
+        return _EventStream(watch)
+
     async def get_message(self, request: Request) -> Response:
         message = await self._septet.get(request.path_params["id"])
         if message is None:
@@ -440,3 +458,60 @@ def _status(text: str | None) -> DeliveryStatus | None:
 def _is_id(text: str, prefix: str) -> bool:
     head, _, digits = text.partition("_")
     return head == prefix and len(digits) == 32 and all(c in "0123456789abcdef" for c in digits)
+
+
+class _EventStream(Response):
+    """A ``text/event-stream`` answer fed by a message stream until the client hangs up
+    or the engine stops, with a comment line every :data:`_HEARTBEAT` seconds so proxies
+    keep the connection open."""
+
+    def __init__(self, watch: MessageStream) -> None:
+        super().__init__(media_type="text/event-stream")
+        self._watch = watch
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream; charset=utf-8"),
+                    (b"cache-control", b"no-cache"),
+                    (b"x-accel-buffering", b"no"),
+                ],
+            }
+        )
+        sending = trio.Lock()  # one ASGI message at a time, whichever task sends it
+        hung_up = False
+
+        async def chunk(data: bytes) -> None:
+            async with sending:
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+
+        async def events(cancel: trio.CancelScope) -> None:
+            async with self._watch as stream:
+                async for message in stream:
+                    await chunk(
+                        b"id: %s\nevent: message\ndata: %s\n\n"
+                        % (message.id.encode(), _encode(message))
+                    )
+            cancel.cancel()  # the engine stopped
+
+        async def heartbeat() -> None:
+            while True:
+                await trio.sleep(_HEARTBEAT)
+                await chunk(b": keep-alive\n\n")
+
+        async def listen(cancel: trio.CancelScope) -> None:
+            nonlocal hung_up
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            hung_up = True
+            cancel.cancel()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(events, nursery.cancel_scope)
+            nursery.start_soon(heartbeat)
+            nursery.start_soon(listen, nursery.cancel_scope)
+        if not hung_up:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
+import h11
 import httpx
 import msgspec
 import pytest
@@ -321,6 +322,103 @@ async def test_a_client_that_hangs_up_ends_its_long_poll(tmp_path: Path) -> None
                 await leaving.get("/v1/messages/wait?timeout=300", headers=AUTH)
             assert septet._hub._subscriptions  # the server is still waiting for it
         # The server noticed the hang-up and stopped waiting: the hub has no watcher left.
+        with trio.fail_after(5):
+            while septet._hub._subscriptions:
+                await trio.sleep(0.05)
+
+
+class _EventClient:
+    """A minimal Server-Sent Events client over a raw trio stream (with h11), so a test
+    decides exactly when the connection closes."""
+
+    def __init__(self, stream: trio.SocketStream) -> None:
+        self._stream = stream
+        self._conn = h11.Connection(h11.CLIENT)
+        self._buffer = b""
+        self.status = 0
+        self.headers: dict[str, str] = {}
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, base_url: str, headers: dict[str, str]) -> AsyncIterator[_EventClient]:
+        host, _, port = base_url.removeprefix("http://").partition(":")
+        stream = await trio.open_tcp_stream(host, int(port))
+        client = cls(stream)
+        try:
+            request = h11.Request(
+                method="GET",
+                target="/v1/stream",
+                headers=[("host", host), *headers.items()],
+            )
+            await stream.send_all(
+                client._conn.send(request) + client._conn.send(h11.EndOfMessage())
+            )
+            while True:
+                event = await client._next_event()
+                if isinstance(event, h11.Response):
+                    client.status = event.status_code
+                    client.headers = {k.decode(): v.decode() for k, v in event.headers}
+                    break
+            yield client
+        finally:
+            await stream.aclose()
+
+    async def _next_event(self) -> object:
+        while True:
+            event = self._conn.next_event()
+            if event is not h11.NEED_DATA:
+                return event
+            self._conn.receive_data(await self._stream.receive_some(65536))
+
+    async def events(self, count: int) -> list[dict[str, str]]:
+        """The next ``count`` events (comments skipped)."""
+        found: list[dict[str, str]] = []
+        with trio.fail_after(10):
+            while len(found) < count:
+                if b"\n\n" not in self._buffer:
+                    event = await self._next_event()
+                    assert isinstance(event, h11.Data), event
+                    self._buffer += bytes(event.data)
+                    continue
+                block, _, self._buffer = self._buffer.partition(b"\n\n")
+                fields = {}
+                for line in block.decode().splitlines():
+                    if line.startswith(":"):
+                        continue
+                    name, _, value = line.partition(": ")
+                    fields[name] = value
+                if fields:
+                    found.append(fields)
+        return found
+
+
+async def test_the_event_stream_is_live_and_resumes_with_last_event_id(tmp_path: Path) -> None:
+    async with _server(tmp_path) as (septet, client):
+        base = str(client.base_url).rstrip("/")
+        async with _EventClient.open(base, AUTH) as events:
+            assert events.status == 200
+            assert events.headers["content-type"].startswith("text/event-stream")
+            first = (await septet.ingest(_text("Your code is 100001", cid="s1"))).message
+            second = (await septet.ingest(_text("Your code is 100002", cid="s2"))).message
+            received = await events.events(2)
+        assert first is not None
+        assert second is not None
+        assert [e["id"] for e in received] == [first.id, second.id]
+        assert {e["event"] for e in received} == {"message"}
+        assert json.loads(received[0]["data"])["otp"]["code"] == "100001"
+        # Disconnected, one more arrives; reconnecting with the last id seen delivers
+        # the missed one first, then live ones, with no repeat.
+        missed = (await septet.ingest(_text("Your code is 100003", cid="s3"))).message
+        assert missed is not None
+        async with _EventClient.open(base, {**AUTH, "last-event-id": second.id}) as events:
+            resumed = await events.events(1)
+            live = (await septet.ingest(_text("Your code is 100004", cid="s4"))).message
+            resumed += await events.events(1)
+        assert live is not None
+        assert [e["id"] for e in resumed] == [missed.id, live.id]
+        bad = await client.get("/v1/stream", headers={**AUTH, "last-event-id": "nope"})
+        _problem(bad, 400)
+        # The server let go of both streams once their clients left.
         with trio.fail_after(5):
             while septet._hub._subscriptions:
                 await trio.sleep(0.05)
