@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from itertools import groupby
 
+import msgspec
+
 from ..model import Message, StatusReport
 from ._protocol import BufferedPart, MessageQuery
 from ._sqlite_rows import decode_message, decode_part, decode_status, message_key, micros
@@ -86,7 +88,13 @@ def status_reports(conn: sqlite3.Connection, tenant: str, message_id: str) -> li
         " ORDER BY received_at, id",
         (message_key(message_id), tenant),
     )
-    return [decode_status(body) for (body,) in rows]
+    reports = []
+    for (body,) in rows:
+        report = decode_status(body)
+        if report.message_id is None:  # it came before its message, and was linked since
+            report = msgspec.structs.replace(report, message_id=message_id)
+        reports.append(report)
+    return reports
 
 
 def raw_payload(conn: sqlite3.Connection, tenant: str, message_id: str) -> bytes | None:

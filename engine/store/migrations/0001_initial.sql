@@ -50,11 +50,15 @@ CREATE TABLE parts (
     PRIMARY KEY (set_key, seq)
 ) WITHOUT ROWID;
 
+-- `message_id` links a report to the message it is about. A report that arrives before
+-- its message keeps `refers_to` (the message's carrier id) and is linked when the message
+-- commits; the link lives in this column, not in `body`.
 CREATE TABLE status_reports (
     id TEXT PRIMARY KEY,
     tenant TEXT NOT NULL,
     carrier TEXT NOT NULL,
     carrier_message_id TEXT,
+    refers_to TEXT,
     message_id BLOB,
     received_at INTEGER NOT NULL,
     body BLOB NOT NULL
@@ -66,3 +70,6 @@ CREATE UNIQUE INDEX status_reports_by_carrier_id
 CREATE INDEX status_reports_by_message
     ON status_reports (message_id, received_at, id)
     WHERE message_id IS NOT NULL;
+CREATE INDEX status_reports_waiting
+    ON status_reports (carrier, refers_to, tenant)
+    WHERE message_id IS NULL AND refers_to IS NOT NULL;

@@ -333,6 +333,35 @@ async def test_a_status_report_links_only_within_its_tenant(store: Store, record
     assert stored.message_id is None
 
 
+async def test_a_status_report_that_came_first_is_linked_when_its_message_commits(
+    store: Store, records: Any
+) -> None:
+    early = await store.commit_status(records.report(refers_to="SM7"))
+    other_tenant = await store.commit_status(
+        records.report(refers_to="SM7", tenant="rival", carrier_message_id="R1")
+    )
+    assert early.message_id is None
+    message = records.message(carrier_message_id="SM7")
+    await store.commit_messages([(message, None)])
+    [linked] = await store.status_reports("acme", message.id)
+    assert linked == msgspec.structs.replace(early, message_id=message.id)
+    assert other_tenant.message_id is None  # another tenant's report is never linked
+    assert await store.status_reports("rival", message.id) == []
+
+
+async def test_a_status_report_for_a_part_is_linked_when_its_set_completes(
+    store: Store, records: Any
+) -> None:
+    early = await store.commit_status(records.report(refers_to="P2"))
+    await store.add_part(records.part("set-r", 1, total=2, carrier_message_id="P1"))
+    await store.add_part(records.part("set-r", 2, total=2, carrier_message_id="P2"))
+    message = records.message(carrier_message_id=None)
+    await store.complete_part_set("set-r", message)
+    [linked] = await store.status_reports("acme", message.id)
+    assert linked.id == early.id
+    assert linked.message_id == message.id
+
+
 # Tenants --------------------------------------------------------------------------
 
 
