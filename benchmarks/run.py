@@ -3,8 +3,9 @@
 Usage: ``python benchmarks/run.py [pytest args...]`` (``make bench`` does this).
 Every micro-benchmark runs in the same pytest-benchmark session, so the ratios compare
 Septet with its peers on the same machine, in the same run; then ``engine_load.py``
-measures the engine end to end (ingest to commit) and ``delivery_load.py`` the delivery
-to a local webhook receiver, and their tables are appended.
+measures the engine end to end (ingest to commit), ``delivery_load.py`` the delivery
+to a local webhook receiver and ``http_load.py`` signed Twilio webhooks over HTTP to
+their commit, and their tables are appended.
 """
 
 from __future__ import annotations
@@ -160,7 +161,11 @@ def main(argv: list[str]) -> int:
             return status or 1
         data = json.loads(out.read_text())
         sections: list[str] = []
-        for script, what in (("engine_load.py", "engine"), ("delivery_load.py", "delivery")):
+        for script, what in (
+            ("engine_load.py", "engine"),
+            ("delivery_load.py", "delivery"),
+            ("http_load.py", "http"),
+        ):
             table = Path(tmp) / f"{what}.md"
             status = subprocess.call(
                 [sys.executable, str(HERE / script), f"--markdown={table}"], cwd=ROOT

@@ -6,6 +6,8 @@
   read; ``/metrics`` is the Prometheus exposition.
 * ``/v1/...`` reads the inbox and the outbox and replays deliveries, with the admin key
   as a Bearer token.
+* ``/openapi.json`` is the OpenAPI 3.1 document of all of the above, ``/docs`` the same
+  as a web page; both are built once, with the app.
 
 Every error is RFC 9457 ``application/problem+json``: 4xx for the client's mistakes
 (a bad parameter, a missing key, an unknown id), 503 with ``Retry-After`` when the inbox
@@ -25,7 +27,7 @@ import trio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -34,6 +36,17 @@ from ..config import ApiConfig
 from ..errors import EngineClosedError, StoreError
 from ..model import DeliveryStatus, Message
 from ..pipeline import MessageStream
+from ._docs import render_docs
+from ._envelopes import (
+    AttemptList,
+    DeliveryPage,
+    DestinationEnabled,
+    Health,
+    MessagePage,
+    MessageWait,
+    Replayed,
+)
+from ._openapi import MAX_LIMIT, MAX_WAIT, openapi_document
 
 if TYPE_CHECKING:
     from .._engine import Septet
@@ -45,11 +58,8 @@ _encode = msgspec.json.Encoder().encode
 _JSON = "application/json"
 _PROBLEM = "application/problem+json"
 _STATUSES = frozenset({"pending", "delivering", "delivered", "failed"})
-_MAX_LIMIT = 1000
 _HEARTBEAT = 15.0
 """Seconds between keep-alive comments on an idle event stream."""
-_MAX_WAIT = 300.0
-"""The longest long poll, in seconds."""
 _RETRY_AFTER = "5"
 """Seconds a client is asked to wait after a 503 (the inbox is unavailable)."""
 
@@ -90,6 +100,8 @@ def build_app(
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/readyz", api.readyz, methods=["GET"]),
         Route("/metrics", api.metrics, methods=["GET"]),
+        Route("/openapi.json", api.openapi, methods=["GET"]),
+        Route("/docs", api.docs, methods=["GET"]),
         Route("/carriers/{name}", api.carrier, methods=["GET", "POST"]),
         Route("/carriers/{name}/{path:path}", api.carrier, methods=["GET", "POST"]),
         Route("/v1/messages", api.guarded(api.list_messages), methods=["GET"]),
@@ -110,6 +122,7 @@ def build_app(
         ),
         Route("/v1/destinations/{name}/enable", api.guarded(api.enable), methods=["POST"]),
     ]
+    api.publish(openapi_document((route.path, route.methods or ()) for route in routes))
     return Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_exception, Exception: _unexpected},
@@ -147,6 +160,14 @@ class _Api:
         self._carriers = carriers
         self._public_url = None if config.public_url is None else config.public_url.rstrip("/")
         self._key = None if config.admin_key is None else config.admin_key.encode()
+        self._document = b"{}"
+        self._docs_page = ""
+
+    def publish(self, document: dict[str, object]) -> None:
+        """Serve ``document`` (OpenAPI) at ``/openapi.json`` and ``/docs``, encoded and
+        rendered once here rather than on every request."""
+        self._document = _encode(document)
+        self._docs_page = render_docs(document)
 
     # Plumbing -----------------------------------------------------------------------
 
@@ -182,7 +203,7 @@ class _Api:
     async def _body(self, request: Request) -> bytes:
         limit = self._config.max_body_bytes
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        if declared is not None and _is_number(declared) and int(declared) > limit:
             raise ApiProblem(413, "Content Too Large", f"the body exceeds {limit} bytes")
         chunks: list[bytes] = []
         size = 0
@@ -200,19 +221,25 @@ class _Api:
     # Service ---------------------------------------------------------------------
 
     async def healthz(self, request: Request) -> Response:
-        return _json({"status": "ok"})
+        return _json(Health(status="ok"))
 
     async def readyz(self, request: Request) -> Response:
         try:
             await self._septet.messages(limit=1)
         except (StoreError, EngineClosedError) as exc:
             return _unavailable(exc)
-        return _json({"status": "ready"})
+        return _json(Health(status="ready"))
 
     async def metrics(self, request: Request) -> Response:
         return Response(
             self._septet.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
+
+    async def openapi(self, request: Request) -> Response:
+        return Response(self._document, media_type=_JSON)
+
+    async def docs(self, request: Request) -> Response:
+        return HTMLResponse(self._docs_page)
 
     # Carriers --------------------------------------------------------------------
 
@@ -281,14 +308,14 @@ class _Api:
         )
         page = messages[:limit]
         cursor = page[-1].id if len(messages) > limit and page else None
-        return _json({"data": page, "next": cursor})
+        return _json(MessagePage(data=list(page), next=cursor))
 
     async def wait_for_message(self, request: Request) -> Response:
         """Long poll: the first message matching the filters received at or after
         ``since`` (default: now), at once if one is already stored; ``{"data": null}``
         after ``timeout`` seconds (default 30, at most 300)."""
         query = request.query_params
-        timeout = _seconds(query.get("timeout"), "timeout", default=30.0, most=_MAX_WAIT)
+        timeout = _seconds(query.get("timeout"), "timeout", default=30.0, most=MAX_WAIT)
         since = _time(query.get("since"), "since")
         has_code = _flag(query.get("has_code"), "has_code")
         found: Message | None = None
@@ -323,7 +350,7 @@ class _Api:
             nursery.start_soon(watch_client, nursery.cancel_scope)
         if failure is not None:
             raise failure
-        return _json({"data": found})
+        return _json(MessageWait(data=found))
 
     async def stream(self, request: Request) -> Response:
         """Server-Sent Events: each message as it commits (``event: message``, ``id`` the
@@ -364,13 +391,13 @@ class _Api:
         )
         page = found[:limit]
         cursor = page[-1].id if len(found) > limit and page else None
-        return _json({"data": page, "next": cursor})
+        return _json(DeliveryPage(data=list(page), next=cursor))
 
     async def delivery_attempts(self, request: Request) -> Response:
         delivery_id = request.path_params["id"]
         if await self._septet.delivery(delivery_id) is None:
             raise ApiProblem(404, "Not Found", "no such delivery")
-        return _json({"data": await self._septet.delivery_attempts(delivery_id)})
+        return _json(AttemptList(data=list(await self._septet.delivery_attempts(delivery_id))))
 
     async def replay_one(self, request: Request) -> Response:
         delivery_id = request.path_params["id"]
@@ -379,7 +406,7 @@ class _Api:
         count = await self._septet.replay(delivery_id)
         if not count:
             raise ApiProblem(409, "Conflict", "the delivery is under way; replay it later")
-        return _json({"replayed": count})
+        return _json(Replayed(replayed=count))
 
     async def replay_failed(self, request: Request) -> Response:
         name = self._destination(request)
@@ -389,12 +416,12 @@ class _Api:
             since=_time(query.get("since"), "since"),
             until=_time(query.get("until"), "until"),
         )
-        return _json({"replayed": count})
+        return _json(Replayed(replayed=count))
 
     async def enable(self, request: Request) -> Response:
         name = self._destination(request)
         await self._septet.enable_destination(name)
-        return _json({"destination": name, "enabled": True})
+        return _json(DestinationEnabled(destination=name, enabled=True))
 
     def _destination(self, request: Request) -> str:
         name: str = request.path_params["name"]
@@ -406,9 +433,15 @@ class _Api:
 def _limit(text: str | None) -> int:
     if text is None:
         return 50
-    if not text.isdigit() or not 1 <= int(text) <= _MAX_LIMIT:
-        raise ApiProblem(400, "Bad Request", f"limit must be a whole number from 1 to {_MAX_LIMIT}")
+    if not _is_number(text) or not 1 <= int(text) <= MAX_LIMIT:
+        raise ApiProblem(400, "Bad Request", f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(text)
+
+
+def _is_number(text: str) -> bool:
+    """A whole number in ASCII digits (``str.isdigit`` alone takes "²", which ``int``
+    refuses, and "٣", which the documented integer schema does not allow)."""
+    return text.isascii() and text.isdigit()
 
 
 def _seconds(text: str | None, key: str, *, default: float, most: float) -> float:
@@ -427,7 +460,8 @@ def _time(text: str | None, key: str) -> datetime | None:
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        # RFC 3339 (the documented date-time format) allows a lower-case "t" and "z".
+        moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     except ValueError:
         raise ApiProblem(400, "Bad Request", f"{key} must be an ISO 8601 time") from None
     if moment.tzinfo is None:

@@ -270,7 +270,9 @@ async def test_status_reports_link_to_their_message(tmp_path: Path) -> None:
         )
         assert again.outcome == "duplicate"
         linked = await septet.status_reports(sent.message.id)
-        assert [r.id for r in linked] == [report.status_report.id]
+        # The early report was linked when its message committed.
+        assert [r.id for r in linked] == [early.status_report.id, report.status_report.id]
+        assert {r.message_id for r in linked} == {sent.message.id}
 
 
 async def test_a_status_report_pdu_is_stored(tmp_path: Path) -> None:
