@@ -1,5 +1,8 @@
-"""What the Twilio, Telnyx, Plivo and Sinch webhook adapters share.
+"""What the webhook carrier adapters share.
 
+* :class:`WebhookCarrierBase`: the flow every adapter follows (method check, signature or
+  credential check, parse, ``emit`` each item, answer once all are stored); an adapter
+  supplies the provider's parts.
 * :class:`RedactedConfig`: a config Struct whose ``repr`` hides its secrets.
 * :class:`PayloadError` and the refusals: :func:`bad_payload` (400), :func:`unauthorized`
   (401), :func:`stale_signature` (403), :func:`method_not_allowed` (405), all RFC 9457
@@ -11,17 +14,27 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import msgspec
 
-from engine.plugin_api import WebhookRequest, WebhookResponse, parse_form, problem_response
+from engine.plugin_api import (
+    Emit,
+    InboundItem,
+    IngestResult,
+    WebhookRequest,
+    WebhookResponse,
+    parse_form,
+    problem_response,
+)
 
 __all__ = [
     "EMPTY_XML_ANSWER",
     "PayloadError",
     "RedactedConfig",
+    "WebhookCarrierBase",
     "bad_payload",
     "decode_json",
     "first_values",
@@ -33,6 +46,16 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+
+
+class _VerifiableConfig(Protocol):
+    @property
+    def verify(self) -> bool: ...
+
+
+_ConfigT = TypeVar("_ConfigT", bound=_VerifiableConfig)
+
+_OK = WebhookResponse(status=200)
 
 EMPTY_XML_ANSWER = WebhookResponse(
     status=200,
@@ -132,3 +155,52 @@ def decode_json(decoder: msgspec.json.Decoder[_T], body: bytes) -> _T:
         raise PayloadError(f"unexpected payload: {exc}") from None
     except msgspec.DecodeError as exc:
         raise PayloadError(f"the body is not JSON: {exc}") from None
+
+
+class WebhookCarrierBase(ABC, Generic[_ConfigT]):
+    """A webhook carrier's ``handle``, with the provider's parts left to the subclass.
+
+    A subclass declares ``Config`` (whose ``verify`` turns the checks on) and
+    :attr:`methods`, and implements :meth:`refusal` and :meth:`inbound_items`; it
+    overrides :meth:`answer` when the provider expects more than a bare 200.
+    """
+
+    api_version: ClassVar[int] = 1
+    methods: ClassVar[tuple[str, ...]] = ("POST",)
+    """The HTTP methods the provider calls with; any other is answered 405."""
+
+    def __init__(self, name: str, config: _ConfigT) -> None:
+        self.name = name
+        self.config = config
+
+    async def handle(self, request: WebhookRequest, emit: Emit) -> WebhookResponse:
+        """Check the request, emit its items in order, answer once every one is stored."""
+        if request.method not in self.methods:
+            return method_not_allowed(request.method, self.methods)
+        try:
+            if self.config.verify and (refusal := self.refusal(request)) is not None:
+                return refusal
+            items = self.inbound_items(request)
+        except PayloadError as exc:
+            return bad_payload(str(exc))
+        # One at a time, in order: an item is acknowledged only once it is committed.
+        results = [await emit(item) for item in items]
+        return self.answer(results)
+
+    @abstractmethod
+    def refusal(self, request: WebhookRequest) -> WebhookResponse | None:
+        """The answer to a request that is not the provider's (401, 403), or None.
+
+        Called only when ``config.verify`` is on, before anything is parsed for emitting.
+        It may raise :class:`PayloadError` (answered 400) when the signed fields cannot
+        be read, as with a form whose fields the signature covers.
+        """
+
+    @abstractmethod
+    def inbound_items(self, request: WebhookRequest) -> Sequence[InboundItem]:
+        """What the request carries, in order (none for an event that is not a message);
+        :class:`PayloadError` for a body that cannot be read."""
+
+    def answer(self, results: list[IngestResult]) -> WebhookResponse:
+        """What the provider hears once every item is stored: a bare 200 unless overridden."""
+        return _OK

@@ -1,7 +1,8 @@
-"""What the Vonage, Infobip, Bird, Android gateway and generic webhook adapters share.
+"""What some of the webhook adapters share: timestamped signatures and loose numbers.
 
-The general pieces (``RedactedConfig``, the refusals, ``decode_json``) live in
-``_webhook_common``; this module adds what only these adapters need:
+The general pieces (``WebhookCarrierBase``, ``RedactedConfig``, the refusals,
+``decode_json``) live in ``_webhook_common``; this module adds what only some adapters
+need:
 
 * :func:`check_tolerance`: a config's timestamp tolerance is a finite number of seconds;
 * :func:`timestamp_refusal`: the answer to a signed Unix timestamp that is missing,

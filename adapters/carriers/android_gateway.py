@@ -49,7 +49,6 @@ from typing import ClassVar, Literal
 import msgspec
 
 from engine.plugin_api import (
-    Emit,
     InboundText,
     WebhookRequest,
     WebhookResponse,
@@ -59,9 +58,8 @@ from engine.plugin_api import (
 from ._webhook_common import (
     PayloadError,
     RedactedConfig,
-    bad_payload,
+    WebhookCarrierBase,
     decode_json,
-    method_not_allowed,
     unauthorized,
 )
 from ._webhook_common2 import (
@@ -78,7 +76,6 @@ _TIMESTAMP_HEADER = "x-timestamp"
 _TEXT_EVENTS = frozenset({"sms:received", "sms:batch:received"})
 _DATA_EVENTS = frozenset({"sms:data-received", "sms:batch:data-received"})
 _BATCH_EVENTS = frozenset({"sms:batch:received", "sms:batch:data-received"})
-_OK = WebhookResponse(status=200)
 
 
 class AndroidGatewayConfig(RedactedConfig, frozen=True, kw_only=True):
@@ -137,33 +134,13 @@ _batch_decoder = msgspec.json.Decoder(_Batch)
 _received_decoder = msgspec.json.Decoder(_Received)
 
 
-class AndroidGatewayCarrier:
+class AndroidGatewayCarrier(WebhookCarrierBase[AndroidGatewayConfig]):
     """A phone running SMS Gateway for Android; see the module docstring."""
 
-    api_version: ClassVar[int] = 1
     Config: ClassVar[type[AndroidGatewayConfig]] = AndroidGatewayConfig
 
-    def __init__(self, name: str, config: AndroidGatewayConfig) -> None:
-        self.name = name
-        self.config = config
-
-    async def handle(self, request: WebhookRequest, emit: Emit) -> WebhookResponse:
-        """Verify, emit the event's messages, answer 200 once all are stored."""
-        if request.method != "POST":
-            return method_not_allowed(request.method, ("POST",))
-        if self.config.verify:
-            refusal = self._refuse_signature(request)
-            if refusal is not None:
-                return refusal
-        try:
-            items = self._inbound_texts(request.body)
-        except PayloadError as exc:
-            return bad_payload(str(exc))
-        for item in items:
-            await emit(item)
-        return _OK
-
-    def _refuse_signature(self, request: WebhookRequest) -> WebhookResponse | None:
+    def refusal(self, request: WebhookRequest) -> WebhookResponse | None:
+        """401 unless ``X-Signature`` matches; 403 for a stale timestamp."""
         key = self.config.signing_key
         assert key is not None  # the config requires it when verifying
         received = request.header(_SIGNATURE_HEADER)
@@ -175,7 +152,9 @@ class AndroidGatewayCarrier:
             return unauthorized("X-Signature does not match the request")
         return timestamp_refusal(timestamp, self.config.tolerance, "X-Timestamp")
 
-    def _inbound_texts(self, body: bytes) -> list[InboundText]:
+    def inbound_items(self, request: WebhookRequest) -> list[InboundText]:
+        """The event's messages, in order; none for an event that is not a message."""
+        body = request.body
         event = decode_json(_event_decoder, body)
         if event.event not in _TEXT_EVENTS | _DATA_EVENTS:
             return []

@@ -47,7 +47,6 @@ from typing import ClassVar
 import msgspec
 
 from engine.plugin_api import (
-    Emit,
     InboundText,
     WebhookRequest,
     WebhookResponse,
@@ -57,9 +56,8 @@ from engine.plugin_api import (
 from ._webhook_common import (
     PayloadError,
     RedactedConfig,
-    bad_payload,
+    WebhookCarrierBase,
     decode_json,
-    method_not_allowed,
     unauthorized,
 )
 from ._webhook_common2 import check_tolerance, parse_time, timestamp_refusal
@@ -69,7 +67,6 @@ __all__ = ["BirdCarrier", "BirdConfig", "bird_signature"]
 _SIGNATURE_HEADER = "messagebird-signature"
 _TIMESTAMP_HEADER = "messagebird-request-timestamp"
 _INBOUND_EVENT = "sms.inbound"
-_OK = WebhookResponse(status=200)
 
 
 class BirdConfig(RedactedConfig, frozen=True, kw_only=True):
@@ -140,33 +137,13 @@ _event_decoder = msgspec.json.Decoder(_Event)
 _message_decoder = msgspec.json.Decoder(_Message)
 
 
-class BirdCarrier:
+class BirdCarrier(WebhookCarrierBase[BirdConfig]):
     """Bird's channels webhook for SMS; see the module docstring."""
 
-    api_version: ClassVar[int] = 1
     Config: ClassVar[type[BirdConfig]] = BirdConfig
 
-    def __init__(self, name: str, config: BirdConfig) -> None:
-        self.name = name
-        self.config = config
-
-    async def handle(self, request: WebhookRequest, emit: Emit) -> WebhookResponse:
-        """Verify, emit an ``sms.inbound`` event's message, answer 200 once stored."""
-        if request.method != "POST":
-            return method_not_allowed(request.method, ("POST",))
-        if self.config.verify:
-            refusal = self._refuse_signature(request)
-            if refusal is not None:
-                return refusal
-        try:
-            item = self._inbound_text(request.body)
-        except PayloadError as exc:
-            return bad_payload(str(exc))
-        if item is not None:
-            await emit(item)
-        return _OK
-
-    def _refuse_signature(self, request: WebhookRequest) -> WebhookResponse | None:
+    def refusal(self, request: WebhookRequest) -> WebhookResponse | None:
+        """401 unless ``messagebird-signature`` matches; 403 for a stale timestamp."""
         key = self.config.signing_key
         assert key is not None  # the config requires it when verifying
         received = request.header(_SIGNATURE_HEADER)
@@ -182,25 +159,29 @@ class BirdCarrier:
             return unauthorized(f"{_SIGNATURE_HEADER} does not match the request")
         return timestamp_refusal(timestamp, self.config.tolerance, _TIMESTAMP_HEADER)
 
-    def _inbound_text(self, body: bytes) -> InboundText | None:
+    def inbound_items(self, request: WebhookRequest) -> list[InboundText]:
+        """An ``sms.inbound`` event's message; nothing for another event."""
+        body = request.body
         event = decode_json(_event_decoder, body)
         if event.event != _INBOUND_EVENT:
-            return None
+            return []
         message = decode_json(_message_decoder, bytes(event.payload))
         sender = message.sender.contact.identifier_value if message.sender.contact else None
         if not sender:
             raise PayloadError("payload.sender.contact.identifierValue is missing")
         if message.body.type != "text" or message.body.text is None:
             raise PayloadError(f"payload.body.type {message.body.type!r} is not an SMS text")
-        return InboundText(
-            carrier=self.name,
-            number=self._receiving_number(message),
-            sender=sender,
-            text=message.body.text.text,
-            carrier_message_id=message.id,
-            received_at=parse_time(message.created_at),
-            raw=body,
-        )
+        return [
+            InboundText(
+                carrier=self.name,
+                number=self._receiving_number(message),
+                sender=sender,
+                text=message.body.text.text,
+                carrier_message_id=message.id,
+                received_at=parse_time(message.created_at),
+                raw=body,
+            )
+        ]
 
     def _receiving_number(self, message: _Message) -> str:
         configured = self.config.channel_numbers.get(message.channel_id or "")

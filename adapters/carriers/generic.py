@@ -41,7 +41,6 @@ from typing import ClassVar, Literal
 import msgspec
 
 from engine.plugin_api import (
-    Emit,
     InboundText,
     IngestResult,
     Segment,
@@ -55,9 +54,8 @@ from engine.plugin_api import (
 from ._webhook_common import (
     PayloadError,
     RedactedConfig,
-    bad_payload,
+    WebhookCarrierBase,
     decode_json,
-    method_not_allowed,
     stale_signature,
     unauthorized,
 )
@@ -123,46 +121,37 @@ _message_decoder = msgspec.json.Decoder(_Message)
 _encode = msgspec.json.Encoder().encode
 
 
-class GenericCarrier:
+class GenericCarrier(WebhookCarrierBase[GenericConfig]):
     """Septet's generic JSON webhook; see the module docstring."""
 
-    api_version: ClassVar[int] = 1
     Config: ClassVar[type[GenericConfig]] = GenericConfig
 
-    def __init__(self, name: str, config: GenericConfig) -> None:
-        self.name = name
-        self.config = config
-
-    async def handle(self, request: WebhookRequest, emit: Emit) -> WebhookResponse:
-        """Verify, emit every message, answer 200 with their outcomes once all are stored."""
-        if request.method != "POST":
-            return method_not_allowed(request.method, ("POST",))
-        if self.config.verify:
-            try:
-                signing.verify_headers(
-                    self.config.secrets,
-                    request.headers,
-                    request.body,
-                    tolerance=self.config.tolerance,
-                )
-            except TimestampToleranceError:
-                return stale_signature(
-                    f"webhook-timestamp is more than {self.config.tolerance:g} seconds from now"
-                )
-            except SignatureError as exc:
-                return unauthorized(str(exc))
+    def refusal(self, request: WebhookRequest) -> WebhookResponse | None:
+        """401 unless a configured secret signed the request; 403 for a stale timestamp."""
         try:
-            items = self._inbound_texts(request.body)
-        except PayloadError as exc:
-            return bad_payload(str(exc))
-        results = [_result(await emit(item)) for item in items]
-        return WebhookResponse(content_type=_JSON, body=_encode(_Answer(results=results)))
+            signing.verify_headers(
+                self.config.secrets, request.headers, request.body, tolerance=self.config.tolerance
+            )
+        except TimestampToleranceError:
+            return stale_signature(
+                f"webhook-timestamp is more than {self.config.tolerance:g} seconds from now"
+            )
+        except SignatureError as exc:
+            return unauthorized(str(exc))
+        return None
 
-    def _inbound_texts(self, body: bytes) -> list[InboundText]:
+    def inbound_items(self, request: WebhookRequest) -> list[InboundText]:
+        """The message, or each message of a list, in order."""
+        body = request.body
         if body.lstrip().startswith(b"["):
             raws = decode_json(_list_decoder, body)
             return [self._inbound_text(bytes(raw), f"item {i}: ") for i, raw in enumerate(raws)]
         return [self._inbound_text(body, "")]
+
+    def answer(self, results: list[IngestResult]) -> WebhookResponse:
+        """200 with each message's outcome, in order."""
+        answer = _Answer(results=[_result(result) for result in results])
+        return WebhookResponse(content_type=_JSON, body=_encode(answer))
 
     def _inbound_text(self, raw: bytes, where: str) -> InboundText:
         try:

@@ -37,7 +37,6 @@ from typing import ClassVar
 import msgspec
 
 from engine.plugin_api import (
-    Emit,
     InboundText,
     WebhookRequest,
     WebhookResponse,
@@ -47,16 +46,13 @@ from engine.plugin_api import (
 from ._webhook_common import (
     PayloadError,
     RedactedConfig,
-    bad_payload,
+    WebhookCarrierBase,
     decode_json,
-    method_not_allowed,
     unauthorized,
 )
 from ._webhook_common2 import international_number, parse_time
 
 __all__ = ["InfobipCarrier", "InfobipConfig"]
-
-_OK = WebhookResponse(status=200)
 
 
 class InfobipConfig(RedactedConfig, frozen=True, kw_only=True):
@@ -108,33 +104,20 @@ _body_decoder = msgspec.json.Decoder(_Body)
 _result_decoder = msgspec.json.Decoder(_Result)
 
 
-class InfobipCarrier:
+class InfobipCarrier(WebhookCarrierBase[InfobipConfig]):
     """Infobip's inbound SMS webhook; see the module docstring."""
 
-    api_version: ClassVar[int] = 1
     Config: ClassVar[type[InfobipConfig]] = InfobipConfig
 
-    def __init__(self, name: str, config: InfobipConfig) -> None:
-        self.name = name
-        self.config = config
-
-    async def handle(self, request: WebhookRequest, emit: Emit) -> WebhookResponse:
-        """Check the credential, emit every message, answer 200 once all are stored."""
-        if request.method != "POST":
-            return method_not_allowed(request.method, ("POST",))
-        if self.config.verify and not self._authentic(request):
-            challenge = [("www-authenticate", 'Basic realm="septet"')]
-            return unauthorized(
-                "missing or wrong credential (Basic authorization or token)",
-                headers=challenge if self.config.password is not None else (),
-            )
-        try:
-            items = self._inbound_texts(request.body)
-        except PayloadError as exc:
-            return bad_payload(str(exc))
-        for item in items:
-            await emit(item)
-        return _OK
+    def refusal(self, request: WebhookRequest) -> WebhookResponse | None:
+        """401, with a Basic challenge when Basic is configured, unless a credential matches."""
+        if self._authentic(request):
+            return None
+        challenge = [("www-authenticate", 'Basic realm="septet"')]
+        return unauthorized(
+            "missing or wrong credential (Basic authorization or token)",
+            headers=challenge if self.config.password is not None else (),
+        )
 
     def _authentic(self, request: WebhookRequest) -> bool:
         config = self.config
@@ -153,9 +136,10 @@ class InfobipCarrier:
                     matched |= signing.constant_time_equal(config.token, value.strip())
         return matched
 
-    def _inbound_texts(self, body: bytes) -> list[InboundText]:
+    def inbound_items(self, request: WebhookRequest) -> list[InboundText]:
+        """Every result, in order."""
         items: list[InboundText] = []
-        for index, raw in enumerate(decode_json(_body_decoder, body).results):
+        for index, raw in enumerate(decode_json(_body_decoder, request.body).results):
             try:
                 result = decode_json(_result_decoder, bytes(raw))
             except PayloadError as exc:

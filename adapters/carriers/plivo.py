@@ -29,15 +29,14 @@ from collections.abc import Iterable
 from typing import ClassVar
 from urllib.parse import parse_qsl, urlparse, urlunparse
 
-from engine.plugin_api import Emit, InboundText, WebhookRequest, WebhookResponse, signing
+from engine.plugin_api import InboundText, IngestResult, WebhookRequest, WebhookResponse, signing
 
 from ._webhook_common import (
     EMPTY_XML_ANSWER,
     PayloadError,
     RedactedConfig,
-    bad_payload,
+    WebhookCarrierBase,
     first_values,
-    method_not_allowed,
     request_fields,
     required,
     unauthorized,
@@ -48,7 +47,6 @@ __all__ = ["PlivoCarrier", "PlivoConfig", "plivo_signature_base", "plivo_signatu
 
 _SIGNATURE_HEADER = "x-plivo-signature-v3"
 _NONCE_HEADER = "x-plivo-signature-v3-nonce"
-_METHODS = ("POST", "GET")
 
 
 class PlivoConfig(RedactedConfig, frozen=True, kw_only=True):
@@ -68,38 +66,16 @@ class PlivoConfig(RedactedConfig, frozen=True, kw_only=True):
             raise ValueError("auth_token is required unless verify is false")
 
 
-class PlivoCarrier:
+class PlivoCarrier(WebhookCarrierBase[PlivoConfig]):
     """Plivo's inbound message webhook; see the module docstring."""
 
-    api_version: ClassVar[int] = 1
     Config: ClassVar[type[PlivoConfig]] = PlivoConfig
+    methods: ClassVar[tuple[str, ...]] = ("POST", "GET")
 
-    def __init__(self, name: str, config: PlivoConfig) -> None:
-        self.name = name
-        self.config = config
-
-    async def handle(self, request: WebhookRequest, emit: Emit) -> WebhookResponse:
-        """Verify the V3 signature, emit the message, answer empty XML once it is stored."""
-        if request.method not in _METHODS:
-            return method_not_allowed(request.method, _METHODS)
-        try:
-            fields = request_fields(request)
-        except PayloadError as exc:
-            return bad_payload(str(exc))
-        if self.config.verify:
-            refusal = self._refuse_signature(request, fields)
-            if refusal is not None:
-                return refusal
-        try:
-            item = self._inbound_text(first_values(fields), request.body)
-        except PayloadError as exc:
-            return bad_payload(str(exc))
-        await emit(item)
-        return EMPTY_XML_ANSWER
-
-    def _refuse_signature(
-        self, request: WebhookRequest, fields: list[tuple[str, str]]
-    ) -> WebhookResponse | None:
+    def refusal(self, request: WebhookRequest) -> WebhookResponse | None:
+        """401 unless ``X-Plivo-Signature-V3`` matches; 400 for a body that is not a form."""
+        # The signature covers the fields, so they are read first: a bad form is a 400.
+        fields = request_fields(request)
         assert self.config.auth_token is not None  # the config requires it when verifying
         signatures = request.header(_SIGNATURE_HEADER)
         nonce = request.header(_NONCE_HEADER)
@@ -115,21 +91,29 @@ class PlivoCarrier:
             return unauthorized("X-Plivo-Signature-V3 does not match the request")
         return None
 
-    def _inbound_text(self, values: dict[str, str], raw: bytes) -> InboundText:
+    def inbound_items(self, request: WebhookRequest) -> list[InboundText]:
+        """The message."""
+        values = first_values(request_fields(request))
         sender, number, message_id = required(values, "From", "To", "MessageUUID")
         text = values.get("Text", values.get("Body"))
         if text is None:
             raise PayloadError("missing field: Text")
         if not sender or not number or not message_id:
             raise PayloadError("From, To and MessageUUID must not be empty")
-        return InboundText(
-            carrier=self.name,
-            number=international_number(number),
-            sender=international_number(sender),
-            text=text,
-            carrier_message_id=message_id,
-            raw=raw,
-        )
+        return [
+            InboundText(
+                carrier=self.name,
+                number=international_number(number),
+                sender=international_number(sender),
+                text=text,
+                carrier_message_id=message_id,
+                raw=request.body,
+            )
+        ]
+
+    def answer(self, results: list[IngestResult]) -> WebhookResponse:
+        """Empty Plivo XML, so Plivo sends no reply."""
+        return EMPTY_XML_ANSWER
 
 
 def plivo_signature_base(url: str, form: Iterable[tuple[str, str]]) -> str:

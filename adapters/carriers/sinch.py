@@ -37,7 +37,6 @@ from typing import ClassVar
 import msgspec
 
 from engine.plugin_api import (
-    Emit,
     InboundText,
     Segment,
     WebhookRequest,
@@ -48,16 +47,14 @@ from engine.plugin_api import (
 from ._webhook_common import (
     PayloadError,
     RedactedConfig,
-    bad_payload,
+    WebhookCarrierBase,
     decode_json,
-    method_not_allowed,
     unauthorized,
 )
 from ._webhook_common2 import international_number
 
 __all__ = ["SinchCarrier", "SinchConfig", "udh_concatenation"]
 
-_OK = WebhookResponse(status=200)
 _REPORT_TYPES = ("delivery_report_", "recipient_delivery_report_")
 _CHALLENGE = ("www-authenticate", 'Basic realm="septet", charset="UTF-8"')
 _IEI_CONCAT_8, _IEI_CONCAT_16 = 0x00, 0x08
@@ -125,33 +122,13 @@ _binary_decoder = msgspec.json.Decoder(_Binary)
 _media_decoder = msgspec.json.Decoder(_Media)
 
 
-class SinchCarrier:
+class SinchCarrier(WebhookCarrierBase[SinchConfig]):
     """Sinch's inbound SMS callback; see the module docstring."""
 
-    api_version: ClassVar[int] = 1
     Config: ClassVar[type[SinchConfig]] = SinchConfig
 
-    def __init__(self, name: str, config: SinchConfig) -> None:
-        self.name = name
-        self.config = config
-
-    async def handle(self, request: WebhookRequest, emit: Emit) -> WebhookResponse:
-        """Check the credentials, emit the message (or segment), answer 200 once stored."""
-        if request.method != "POST":
-            return method_not_allowed(request.method, ("POST",))
-        if self.config.verify:
-            refusal = self._refuse_credentials(request)
-            if refusal is not None:
-                return refusal
-        try:
-            item = self._inbound_text(request.body)
-        except PayloadError as exc:
-            return bad_payload(str(exc))
-        if item is not None:
-            await emit(item)
-        return _OK
-
-    def _refuse_credentials(self, request: WebhookRequest) -> WebhookResponse | None:
+    def refusal(self, request: WebhookRequest) -> WebhookResponse | None:
+        """401 naming what is wrong unless every configured credential matches."""
         config = self.config
         problems: list[str] = []
         if config.username is not None and config.password is not None:
@@ -174,6 +151,11 @@ class SinchCarrier:
             return None
         challenge = [_CHALLENGE] if config.username is not None else []
         return unauthorized("; ".join(problems), headers=challenge)
+
+    def inbound_items(self, request: WebhookRequest) -> list[InboundText]:
+        """The message (or segment); nothing for a delivery report."""
+        item = self._inbound_text(request.body)
+        return [item] if item is not None else []
 
     def _inbound_text(self, body: bytes) -> InboundText | None:
         kind = decode_json(_kind_decoder, body).type

@@ -25,15 +25,12 @@ committed (or known already: a retry).
 from __future__ import annotations
 
 import base64
-import math
-import time
 from datetime import datetime
 from typing import ClassVar, Literal
 
 import msgspec
 
 from engine.plugin_api import (
-    Emit,
     InboundText,
     SignatureError,
     WebhookRequest,
@@ -44,12 +41,11 @@ from engine.plugin_api import (
 from ._webhook_common import (
     PayloadError,
     RedactedConfig,
-    bad_payload,
+    WebhookCarrierBase,
     decode_json,
-    method_not_allowed,
-    stale_signature,
     unauthorized,
 )
+from ._webhook_common2 import check_tolerance, timestamp_refusal
 
 __all__ = ["TelnyxCarrier", "TelnyxConfig"]
 
@@ -57,7 +53,6 @@ _SIGNATURE_HEADER = "telnyx-signature-ed25519"
 _TIMESTAMP_HEADER = "telnyx-timestamp"
 _MESSAGE_EVENT = "message.received"
 _ENCODINGS: dict[str, Literal["gsm7", "ucs2"]] = {"GSM-7": "gsm7", "UCS-2": "ucs2"}
-_OK = WebhookResponse(status=200)
 
 
 def _public_key_bytes(public_key: str) -> bytes:
@@ -89,8 +84,7 @@ class TelnyxConfig(RedactedConfig, frozen=True, kw_only=True):
             _public_key_bytes(self.public_key)
         elif self.verify:
             raise ValueError("public_key is required unless verify is false")
-        if not (math.isfinite(self.tolerance) and self.tolerance >= 0):
-            raise ValueError("tolerance must be a finite number of seconds, >= 0")
+        check_tolerance(self.tolerance)
 
 
 class _EventKind(msgspec.Struct, frozen=True):
@@ -127,36 +121,19 @@ _envelope_decoder = msgspec.json.Decoder(_Envelope)
 _message_decoder = msgspec.json.Decoder(_MessageEnvelope)
 
 
-class TelnyxCarrier:
+class TelnyxCarrier(WebhookCarrierBase[TelnyxConfig]):
     """Telnyx's messaging webhook; see the module docstring."""
 
-    api_version: ClassVar[int] = 1
     Config: ClassVar[type[TelnyxConfig]] = TelnyxConfig
 
     def __init__(self, name: str, config: TelnyxConfig) -> None:
-        self.name = name
-        self.config = config
+        super().__init__(name, config)
         self._public_key = (
             _public_key_bytes(config.public_key) if config.public_key is not None else None
         )
 
-    async def handle(self, request: WebhookRequest, emit: Emit) -> WebhookResponse:
-        """Verify, emit a ``message.received`` event's message, answer 200 once stored."""
-        if request.method != "POST":
-            return method_not_allowed(request.method, ("POST",))
-        if self.config.verify:
-            refusal = self._refuse_signature(request)
-            if refusal is not None:
-                return refusal
-        try:
-            item = self._inbound_text(request.body)
-        except PayloadError as exc:
-            return bad_payload(str(exc))
-        if item is not None:
-            await emit(item)
-        return _OK
-
-    def _refuse_signature(self, request: WebhookRequest) -> WebhookResponse | None:
+    def refusal(self, request: WebhookRequest) -> WebhookResponse | None:
+        """401 unless ``telnyx-signature-ed25519`` matches; 403 for a stale timestamp."""
         assert self._public_key is not None  # the config requires it when verifying
         signature_text = request.header(_SIGNATURE_HEADER)
         timestamp = request.header(_TIMESTAMP_HEADER)
@@ -169,7 +146,6 @@ class TelnyxCarrier:
         # Unix seconds in ASCII digits: int() alone would take "1_700" or other scripts' digits.
         if not signature or not (timestamp.isascii() and timestamp.isdigit()):
             return unauthorized("telnyx-timestamp or telnyx-signature-ed25519 is malformed")
-        sent_at = int(timestamp)
         signed = timestamp.encode("ascii") + b"|" + request.body
         try:
             genuine = signing.ed25519_verify(self._public_key, signed, signature)
@@ -178,27 +154,27 @@ class TelnyxCarrier:
         if not genuine:
             return unauthorized("telnyx-signature-ed25519 does not match the request")
         # Checked after the signature, so a 403 always means an authentic but stale request.
-        if abs(time.time() - sent_at) > self.config.tolerance:
-            return stale_signature(
-                f"telnyx-timestamp is more than {self.config.tolerance:g} seconds from now"
-            )
-        return None
+        return timestamp_refusal(timestamp, self.config.tolerance, _TIMESTAMP_HEADER)
 
-    def _inbound_text(self, body: bytes) -> InboundText | None:
+    def inbound_items(self, request: WebhookRequest) -> list[InboundText]:
+        """A ``message.received`` event's message; nothing for another event."""
+        body = request.body
         if decode_json(_envelope_decoder, body).data.event_type != _MESSAGE_EVENT:
-            return None
+            return []
         message = decode_json(_message_decoder, body).data.payload
         if not message.to:
             raise PayloadError("unexpected payload: `$.data.payload.to` is empty")
         if not message.id or not message.from_.phone_number or not message.to[0].phone_number:
             raise PayloadError("the message id and the phone numbers must not be empty")
-        return InboundText(
-            carrier=self.name,
-            number=message.to[0].phone_number,
-            sender=message.from_.phone_number,
-            text=message.text or "",
-            carrier_message_id=message.id,
-            received_at=message.received_at,
-            encoding=_ENCODINGS.get(message.encoding or "", "text"),
-            raw=body,
-        )
+        return [
+            InboundText(
+                carrier=self.name,
+                number=message.to[0].phone_number,
+                sender=message.from_.phone_number,
+                text=message.text or "",
+                carrier_message_id=message.id,
+                received_at=message.received_at,
+                encoding=_ENCODINGS.get(message.encoding or "", "text"),
+                raw=body,
+            )
+        ]

@@ -28,8 +28,8 @@ from typing import ClassVar
 from urllib.parse import urlparse
 
 from engine.plugin_api import (
-    Emit,
     InboundText,
+    IngestResult,
     WebhookRequest,
     WebhookResponse,
     signing,
@@ -39,9 +39,8 @@ from ._webhook_common import (
     EMPTY_XML_ANSWER,
     PayloadError,
     RedactedConfig,
-    bad_payload,
+    WebhookCarrierBase,
     first_values,
-    method_not_allowed,
     request_fields,
     required,
     unauthorized,
@@ -52,7 +51,6 @@ __all__ = ["TwilioCarrier", "TwilioConfig", "twilio_signature", "twilio_url_vari
 _SIGNATURE_HEADER = "x-twilio-signature"
 _SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
 _ALGORITHMS: dict[str, signing.HmacAlgorithm] = {"HMAC_SHA1": "sha1", "HMAC_SHA256": "sha256"}
-_METHODS = ("POST", "GET")
 
 
 class TwilioConfig(RedactedConfig, frozen=True, kw_only=True):
@@ -74,39 +72,16 @@ class TwilioConfig(RedactedConfig, frozen=True, kw_only=True):
             raise ValueError("auth_token (or shared_key) is required unless verify is false")
 
 
-class TwilioCarrier:
+class TwilioCarrier(WebhookCarrierBase[TwilioConfig]):
     """Twilio's inbound SMS webhook; see the module docstring."""
 
-    api_version: ClassVar[int] = 1
     Config: ClassVar[type[TwilioConfig]] = TwilioConfig
+    methods: ClassVar[tuple[str, ...]] = ("POST", "GET")
 
-    def __init__(self, name: str, config: TwilioConfig) -> None:
-        self.name = name
-        self.config = config
-
-    async def handle(self, request: WebhookRequest, emit: Emit) -> WebhookResponse:
-        """Verify the signature, emit the message, answer empty TwiML once it is stored."""
-        if request.method not in _METHODS:
-            return method_not_allowed(request.method, _METHODS)
-        try:
-            fields = request_fields(request)
-        except PayloadError as exc:
-            return bad_payload(str(exc))
-        if self.config.verify:
-            refusal = self._refuse_signature(request, fields)
-            if refusal is not None:
-                return refusal
-        try:
-            item = self._inbound_text(first_values(fields), request.body)
-        except PayloadError as exc:
-            return bad_payload(str(exc))
-        if item is not None:
-            await emit(item)
-        return EMPTY_XML_ANSWER
-
-    def _refuse_signature(
-        self, request: WebhookRequest, fields: list[tuple[str, str]]
-    ) -> WebhookResponse | None:
+    def refusal(self, request: WebhookRequest) -> WebhookResponse | None:
+        """401 unless ``X-Twilio-Signature`` matches; 400 for a body that is not a form."""
+        # The signature covers the fields, so they are read first: a bad form is a 400.
+        fields = request_fields(request)
         signature = request.header(_SIGNATURE_HEADER)
         if not signature:
             return unauthorized("missing X-Twilio-Signature header")
@@ -128,23 +103,31 @@ class TwilioCarrier:
             return unauthorized("X-Twilio-Signature does not match the request")
         return None
 
-    def _inbound_text(self, values: dict[str, str], raw: bytes) -> InboundText | None:
+    def inbound_items(self, request: WebhookRequest) -> list[InboundText]:
+        """The message; nothing for a status callback."""
+        values = first_values(request_fields(request))
         if "Body" not in values and "MessageStatus" in values:
-            return None  # a status callback, not a message
+            return []  # a status callback, not a message
         message_id = values.get("MessageSid") or values.get("SmsSid")
         if not message_id:
             raise PayloadError("missing field: MessageSid")
         sender, number, text = required(values, "From", "To", "Body")
         if not sender or not number:
             raise PayloadError("From and To must not be empty")
-        return InboundText(
-            carrier=self.name,
-            number=number,
-            sender=sender,
-            text=text,
-            carrier_message_id=message_id,
-            raw=raw,
-        )
+        return [
+            InboundText(
+                carrier=self.name,
+                number=number,
+                sender=sender,
+                text=text,
+                carrier_message_id=message_id,
+                raw=request.body,
+            )
+        ]
+
+    def answer(self, results: list[IngestResult]) -> WebhookResponse:
+        """Empty TwiML, so Twilio sends no reply."""
+        return EMPTY_XML_ANSWER
 
 
 def twilio_signature(

@@ -41,9 +41,9 @@ from urllib.parse import urlencode
 import msgspec
 
 from engine.plugin_api import (
-    Emit,
     InboundStatus,
     InboundText,
+    IngestResult,
     Segment,
     WebhookRequest,
     WebhookResponse,
@@ -54,8 +54,7 @@ from engine.plugin_api import (
 from ._webhook_common import (
     PayloadError,
     RedactedConfig,
-    bad_payload,
-    method_not_allowed,
+    WebhookCarrierBase,
     required,
     unauthorized,
 )
@@ -73,7 +72,6 @@ SignatureMethod: TypeAlias = Literal["md5hash", "md5", "sha1", "sha256", "sha512
 """``md5hash``: MD5 of the parameters and the secret (Vonage's legacy default); the
 others: HMAC with that hash function, keyed with the signature secret."""
 
-_METHODS = ("GET", "POST")
 _NO_CONTENT = WebhookResponse(status=204)
 _ENCODINGS: dict[str, Literal["gsm7", "ucs2"]] = {"text": "gsm7", "unicode": "ucs2"}
 _IEI_CONCAT_8BIT = 0x00
@@ -117,39 +115,19 @@ def vonage_signature(params: dict[str, str], secret: str, method: SignatureMetho
     return signing.hmac_digest(method, secret, signed).hex()
 
 
-class VonageCarrier:
+class VonageCarrier(WebhookCarrierBase[VonageConfig]):
     """Vonage's SMS API inbound webhook; see the module docstring."""
 
-    api_version: ClassVar[int] = 1
     Config: ClassVar[type[VonageConfig]] = VonageConfig
+    methods: ClassVar[tuple[str, ...]] = ("GET", "POST")
 
-    def __init__(self, name: str, config: VonageConfig) -> None:
-        self.name = name
-        self.config = config
-
-    async def handle(self, request: WebhookRequest, emit: Emit) -> WebhookResponse:
-        """Verify, emit the message part or receipt, answer 204 once it is stored."""
-        if request.method not in _METHODS:
-            return method_not_allowed(request.method, _METHODS)
-        try:
-            params = _parameters(request)
-        except PayloadError as exc:
-            return bad_payload(str(exc))
+    def refusal(self, request: WebhookRequest) -> WebhookResponse | None:
+        """401 unless ``sig`` matches; 403 for a stale ``timestamp``; 400 for parameters
+        that cannot be read."""
+        # The signature covers the parameters, so they are read first: unreadable is a 400.
+        params = _parameters(request)
         if not params:
-            return _NO_CONTENT
-        if self.config.verify:
-            refusal = self._refuse_signature(params)
-            if refusal is not None:
-                return refusal
-        raw = request.body if request.body.strip() else urlencode(request.query).encode()
-        try:
-            item = self._inbound_item(params, raw)
-        except PayloadError as exc:
-            return bad_payload(str(exc))
-        await emit(item)
-        return _NO_CONTENT
-
-    def _refuse_signature(self, params: dict[str, str]) -> WebhookResponse | None:
+            return None  # the dashboard checking the URL: nothing signed, nothing emitted
         secret = self.config.signature_secret
         assert secret is not None  # the config requires it when verifying
         received = params.get("sig")
@@ -159,6 +137,18 @@ class VonageCarrier:
         if not hex_signature_matches(expected, received):
             return unauthorized("sig does not match the parameters")
         return timestamp_refusal(params.get("timestamp"), self.config.tolerance, "timestamp")
+
+    def inbound_items(self, request: WebhookRequest) -> list[InboundText | InboundStatus]:
+        """The message part or receipt; nothing for a request without parameters."""
+        params = _parameters(request)
+        if not params:
+            return []
+        raw = request.body if request.body.strip() else urlencode(request.query).encode()
+        return [self._inbound_item(params, raw)]
+
+    def answer(self, results: list[IngestResult]) -> WebhookResponse:
+        """204, which stops Vonage's resending."""
+        return _NO_CONTENT
 
     def _inbound_item(self, params: dict[str, str], raw: bytes) -> InboundText | InboundStatus:
         sender, number, message_id = required(params, "msisdn", "to", "messageId")
