@@ -132,7 +132,6 @@ class Pipeline:
         self._in_flight = 0
         self._drained = trio.Event()
         self._locks: dict[str, tuple[trio.Lock, list[int]]] = {}
-        self._duplicates: dict[str, int] = {}
         self._touched: dict[str, int] = {}
         self._tick = 0
         self._recent: OrderedDict[str, tuple[Message, frozenset[bytes | str]]] = OrderedDict()
@@ -463,8 +462,6 @@ class Pipeline:
                 return IngestResult(outcome="duplicate", message=original)
             if added.outcome == "stored":
                 self._metrics.parts_buffered.inc()
-            elif added.outcome == "duplicate":
-                self._duplicates[key] = self._duplicates.get(key, 0) + 1
             if len({p.seq for p in added.parts}) < total:
                 return IngestResult(
                     outcome="buffered" if added.outcome == "stored" else "duplicate"
@@ -480,7 +477,8 @@ class Pipeline:
         key = parts[0].set_key
         number = decode_part(parts[0].payload).number
         region = region_of(number) or self._region
-        draft = draft_from_set(parts, number, region, self._duplicates.get(key, 0))
+        duplicates = sum(part.duplicates for part in parts)  # counted by the store
+        draft = draft_from_set(parts, number, region, duplicates)
         found = None if draft.otp_text is None else _model_otp(otp.extract(draft.otp_text))
         message = draft.finish(new_id("msg"), self._tenant, found)
         raw = bound_raw(draft.raw, self._raw_limit)
@@ -493,7 +491,6 @@ class Pipeline:
             self._abandon(destinations)
             raise
         self._metrics.parts_buffered.dec(len(parts))
-        self._duplicates.pop(key, None)
         self._recent[key] = (
             written.message,
             frozenset(part_fingerprint(decode_part(p.payload)) for p in parts),

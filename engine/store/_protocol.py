@@ -45,6 +45,8 @@ class BufferedPart(msgspec.Struct, frozen=True, kw_only=True):
     received_at: datetime
     expires_at: datetime
     payload: bytes
+    duplicates: int = 0
+    """Repeats of this part that arrived since and were ignored (counted by the store)."""
 
 
 class PartAdded(msgspec.Struct, frozen=True, kw_only=True):

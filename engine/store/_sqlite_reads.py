@@ -17,7 +17,7 @@ import msgspec
 
 from ..model import Message, StatusReport
 from ._protocol import BufferedPart, MessageQuery
-from ._sqlite_rows import decode_message, decode_part, decode_status, message_key, micros
+from ._sqlite_rows import decode_message, decode_status, message_key, micros, part_of_row
 
 __all__ = [
     "find_by_carrier_id",
@@ -114,12 +114,15 @@ def part_sets(
     if expired_before is not None:
         having, args = "HAVING min(expires_at) < ?", [micros(expired_before)]
     rows = conn.execute(
-        "SELECT p.set_key, p.body FROM parts AS p JOIN ("
+        "SELECT p.set_key, p.body, p.duplicates FROM parts AS p JOIN ("
         f" SELECT set_key, min(expires_at) AS due FROM parts GROUP BY set_key {having}"
         ") AS s ON s.set_key = p.set_key ORDER BY s.due, p.set_key, p.seq",
         args,
     )
-    return [tuple(decode_part(body) for _, body in group) for _, group in groupby(rows, key=_key)]
+    return [
+        tuple(part_of_row(body, duplicates) for _, body, duplicates in group)
+        for _, group in groupby(rows, key=_key)
+    ]
 
 
 def _key(row: Sequence[object]) -> object:

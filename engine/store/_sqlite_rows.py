@@ -41,6 +41,7 @@ __all__ = [
     "message_row",
     "micros",
     "padded_chunks",
+    "part_of_row",
 ]
 
 encode = msgspec.json.Encoder().encode
@@ -91,6 +92,12 @@ def message_id_of(key: bytes) -> str:
 def delivery_id_of(key: bytes) -> str:
     """The delivery id a key stands for (the inverse of :func:`delivery_key`)."""
     return "dlv_" + key.hex()
+
+
+def part_of_row(body: bytes, duplicates: int) -> BufferedPart:
+    """A buffered part from its row: the stored record, with the store's repeat count."""
+    part = decode_part(body)
+    return msgspec.structs.replace(part, duplicates=duplicates) if duplicates else part
 
 
 def micros(moment: datetime) -> int:

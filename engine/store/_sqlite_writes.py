@@ -28,7 +28,6 @@ from ._sqlite_outbox import OutboxOp
 from ._sqlite_rows import (
     MessageRow,
     decode_message,
-    decode_part,
     decode_status,
     encode,
     insert_rows,
@@ -36,6 +35,7 @@ from ._sqlite_rows import (
     message_key,
     micros,
     padded_chunks,
+    part_of_row,
 )
 
 __all__ = [
@@ -312,8 +312,10 @@ def _link_waiting_reports(
 
 
 def set_parts(conn: sqlite3.Connection, set_key: str) -> tuple[BufferedPart, ...]:
-    rows = conn.execute("SELECT body FROM parts WHERE set_key = ? ORDER BY seq", (set_key,))
-    return tuple(decode_part(body) for (body,) in rows)
+    rows = conn.execute(
+        "SELECT body, duplicates FROM parts WHERE set_key = ? ORDER BY seq", (set_key,)
+    )
+    return tuple(part_of_row(body, duplicates) for body, duplicates in rows)
 
 
 def _add_part(conn: sqlite3.Connection, op: AddPart) -> PartAdded:
@@ -330,6 +332,10 @@ def _add_part(conn: sqlite3.Connection, op: AddPart) -> PartAdded:
         "SELECT 1 FROM parts WHERE set_key = ? AND seq = ?", (part.set_key, part.seq)
     ).fetchone()
     if taken is not None:
+        conn.execute(
+            "UPDATE parts SET duplicates = duplicates + 1 WHERE set_key = ? AND seq = ?",
+            (part.set_key, part.seq),
+        )
         return PartAdded(outcome="duplicate", parts=set_parts(conn, part.set_key))
     conn.execute(
         "INSERT INTO parts (set_key, seq, carrier, carrier_message_id, expires_at, body)"

@@ -658,3 +658,22 @@ async def test_no_code_is_read_out_of_binary_data(tmp_path: Path) -> None:
         assert "binary" in result.message.flags
     assert plain.message is not None
     assert plain.message.otp is not None
+
+
+async def test_a_repeated_part_is_remembered_across_a_restart(tmp_path: Path) -> None:
+    def part(seq: int) -> InboundText:
+        return _text(
+            f"part {seq} ",
+            sender="Bank",
+            segment=engine.model.Segment(reference=77, reference_bits=8, total=2, seq=seq),
+        )
+
+    async with _engine(tmp_path) as septet:
+        assert (await septet.ingest(part(1))).outcome == "buffered"
+        assert (await septet.ingest(part(1))).outcome == "duplicate"  # a repeat, ignored
+    async with _engine(tmp_path) as septet:
+        result = await septet.ingest(part(2))
+    assert result.outcome == "committed"
+    assert result.message is not None
+    assert result.message.content == "part 1 part 2 "
+    assert "duplicate_parts" in result.message.flags

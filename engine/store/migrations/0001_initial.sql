@@ -40,12 +40,15 @@ CREATE TABLE carrier_ids (
 ) WITHOUT ROWID;
 
 -- Parts of concatenated messages waiting for the rest of their set.
+-- `duplicates` counts the repeats of a part that arrived and were ignored, so the message
+-- the set makes is flagged `duplicate_parts` even when it completes after a restart.
 CREATE TABLE parts (
     set_key TEXT NOT NULL,
     seq INTEGER NOT NULL,
     carrier TEXT NOT NULL,
     carrier_message_id TEXT,
     expires_at INTEGER NOT NULL,
+    duplicates INTEGER NOT NULL DEFAULT 0,
     body BLOB NOT NULL,
     PRIMARY KEY (set_key, seq)
 ) WITHOUT ROWID;

@@ -295,6 +295,21 @@ async def test_completing_a_set_again_is_a_duplicate(store: Store, records: Any)
     assert len(await store.list_messages(MessageQuery(tenant="acme"))) == 1
 
 
+async def test_repeats_of_a_part_are_counted_and_kept(
+    open_test_store: OpenTestStore, records: Any
+) -> None:
+    async with open_test_store() as store:
+        # No carrier id (a modem's PDU): the repeat is known by its place in the set.
+        await store.add_part(records.part("set-d", 1, carrier_message_id=None))
+        again = await store.add_part(records.part("set-d", 1, carrier_message_id=None))
+        assert again.outcome == "duplicate"
+        assert [p.duplicates for p in again.parts] == [1]
+        await store.add_part(records.part("set-d", 1, carrier_message_id=None))
+    async with open_test_store() as store:  # the count survives a reopen
+        [[stored]] = await store.part_sets()
+        assert stored.duplicates == 2
+
+
 # Status reports -------------------------------------------------------------------
 
 
