@@ -9,10 +9,11 @@ not base32, because Python formats hex in C; ids are made on the ingest hot path
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 
-__all__ = ["id_floor", "new_id"]
+__all__ = ["id_digits", "id_floor", "new_id"]
 
 _lock = threading.Lock()
 _last = (0, 0)
@@ -42,3 +43,13 @@ def id_floor(prefix: str, when: float) -> str:
     """
     millis = max(0, int(when * 1000))
     return f"{prefix}_{millis << 80:032x}"
+
+
+_ID = re.compile(r"([a-z]+)_([0-9a-f]{32})")
+
+
+def id_digits(record_id: str, prefix: str) -> str | None:
+    """The 32 hex digits of ``record_id`` when it is an id :func:`new_id` makes with
+    ``prefix`` (``msg_0193...``), else None: the one check of an id's shape."""
+    match = _ID.fullmatch(record_id)
+    return match[2] if match is not None and match[1] == prefix else None

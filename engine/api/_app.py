@@ -19,7 +19,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast, get_args
 
 import msgspec
 import structlog
@@ -31,6 +31,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from .._ids import id_digits
 from .._webhooks import WebhookCarrier, WebhookRequest, problem_response
 from ..config import ApiConfig
 from ..errors import EngineClosedError, StoreError
@@ -57,7 +58,7 @@ _log = structlog.get_logger("septet.api")
 _encode = msgspec.json.Encoder().encode
 _JSON = "application/json"
 _PROBLEM = "application/problem+json"
-_STATUSES = frozenset({"pending", "delivering", "delivered", "failed"})
+_STATUSES = frozenset(get_args(DeliveryStatus))
 _HEARTBEAT = 15.0
 """Seconds between keep-alive comments on an idle event stream."""
 _RETRY_AFTER = "5"
@@ -375,9 +376,7 @@ class _Api:
 
     async def list_deliveries(self, request: Request) -> Response:
         query = request.query_params
-        status = query.get("status")
-        if status is not None and status not in _STATUSES:
-            raise ApiProblem(400, "Bad Request", f"status must be one of {sorted(_STATUSES)}")
+        status = _status(query.get("status"))
         after = query.get("after")
         if after is not None and not _is_id(after, "dlv"):
             raise ApiProblem(400, "Bad Request", "after must be a delivery id (dlv_...)")
@@ -385,7 +384,7 @@ class _Api:
         found = await self._septet.deliveries(
             message_id=query.get("message_id"),
             destination=query.get("destination"),
-            status=_status(status),
+            status=status,
             after=after,
             limit=limit + 1,
         )
@@ -480,18 +479,13 @@ def _flag(text: str | None, key: str) -> bool | None:
 
 
 def _status(text: str | None) -> DeliveryStatus | None:
-    statuses: dict[str, DeliveryStatus] = {
-        "pending": "pending",
-        "delivering": "delivering",
-        "delivered": "delivered",
-        "failed": "failed",
-    }
-    return None if text is None else statuses[text]
+    if text is not None and text not in _STATUSES:
+        raise ApiProblem(400, "Bad Request", f"status must be one of {sorted(_STATUSES)}")
+    return cast("DeliveryStatus | None", text)
 
 
 def _is_id(text: str, prefix: str) -> bool:
-    head, _, digits = text.partition("_")
-    return head == prefix and len(digits) == 32 and all(c in "0123456789abcdef" for c in digits)
+    return id_digits(text, prefix) is not None
 
 
 class _EventStream(Response):

@@ -419,12 +419,13 @@ def _outbox(
     now, or claimed by the caller as a :class:`NewDelivery` says."""
     if not destinations:
         return None
-    now = micros(_now())
+    moment = _now()
+    now = micros(moment)
     rows: list[DeliveryRow] = []
     seen: set[str] = set()
     for entry in destinations:
         if isinstance(entry, str):
-            entry = NewDelivery(id=new_id("dlv"), destination=entry, created_at=_now())
+            entry = NewDelivery(id=new_id("dlv"), destination=entry, created_at=moment)
         if entry.destination in seen:
             continue
         seen.add(entry.destination)

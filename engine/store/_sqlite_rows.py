@@ -15,7 +15,6 @@ every batch size from the connection's statement cache.
 from __future__ import annotations
 
 import functools
-import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from typing import Any
 
 import msgspec
 
+from .._ids import id_digits
 from ..model import Message, StatusReport
 from ._protocol import BufferedPart
 
@@ -55,7 +55,6 @@ _MAX_ROWS_PER_STATEMENT = 256
 
 MessageRow = tuple[bytes, str, str, str, int, bool, bytes]
 
-_ID = re.compile(r"([a-z]+)_([0-9a-f]{32})")
 _NO_ROW = b""
 """The key of an id no row can have: it matches nothing."""
 
@@ -68,10 +67,8 @@ def id_key(record_id: str, prefix: str) -> bytes:
     another kind) gets a key that matches no row, so a lookup answers nothing rather
     than failing.
     """
-    match = _ID.fullmatch(record_id)
-    if match is None or match[1] != prefix:
-        return _NO_ROW
-    return bytes.fromhex(match[2])
+    digits = id_digits(record_id, prefix)
+    return _NO_ROW if digits is None else bytes.fromhex(digits)
 
 
 def message_key(message_id: str) -> bytes:
