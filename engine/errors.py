@@ -9,7 +9,9 @@ caller can do about it::
     │   ├── HexError                     hex text with an odd length or a non-hex character
     │   ├── PduError                     a malformed SMS TPDU: truncated, reserved MTI, bad header
     │   ├── Gsm7Error                    text with no GSM 7-bit code, or septets out of range
-    │   └── Ucs2Error                    UTF-16BE with an odd length or a lone surrogate (strict)
+    │   ├── Ucs2Error                    UTF-16BE with an odd length or a lone surrogate (strict)
+    │   └── SmppError                    a malformed SMPP PDU or stream: .command_status to answer,
+    │                                    .sequence_number and .command_id when readable
     ├── ReassemblyError (ValueError)     parts that do not belong to one message
     ├── SignatureError                   a webhook signature that must not be trusted
     │   ├── MalformedSignatureError      a header, key or secret that cannot be parsed
@@ -45,6 +47,7 @@ __all__ = [
     "SeptetError",
     "SignatureError",
     "SignatureMismatchError",
+    "SmppError",
     "StoreError",
     "TimestampToleranceError",
     "Ucs2Error",
@@ -96,6 +99,64 @@ class Gsm7Error(CodecError):
 
 class Ucs2Error(CodecError):
     """UTF-16BE data with an odd number of octets or a lone surrogate (strict decoding)."""
+
+
+class SmppError(CodecError):
+    """A malformed SMPP PDU, or a byte stream that cannot be split into PDUs.
+
+    ``command_status`` is the status the peer should get back (``ESME_RINVCMDLEN``,
+    ``ESME_RINVTLVLEN``, ...; see :class:`engine.smpp.CommandStatus`). ``offset`` is the
+    byte offset into the PDU, or into the stream for an error of
+    :class:`engine.smpp.FrameReader` (after which the stream cannot be read on).
+    ``sequence_number`` and ``command_id`` are the header's, when the PDU was long
+    enough to read them: :func:`engine.smpp.error_response` builds the answer from them.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        offset: int,
+        *,
+        command_status: int,
+        sequence_number: int | None = None,
+        command_id: int | None = None,
+        index: int | None = None,
+    ) -> None:
+        self.command_status = command_status
+        self.sequence_number = sequence_number
+        self.command_id = command_id
+        super().__init__(reason, offset, index=index)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            _rebuild_smpp_error,
+            (
+                self.reason,
+                self.offset,
+                self.command_status,
+                self.sequence_number,
+                self.command_id,
+                self.index,
+            ),
+        )
+
+
+def _rebuild_smpp_error(
+    reason: str,
+    offset: int,
+    command_status: int,
+    sequence_number: int | None,
+    command_id: int | None,
+    index: int | None,
+) -> SmppError:
+    return SmppError(
+        reason,
+        offset,
+        command_status=command_status,
+        sequence_number=sequence_number,
+        command_id=command_id,
+        index=index,
+    )
 
 
 class ReassemblyError(SeptetError, ValueError):

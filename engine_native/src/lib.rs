@@ -16,6 +16,9 @@ pub mod otp;
 pub mod reassemble;
 mod scts;
 pub mod signing;
+pub mod smpp;
+#[cfg(feature = "python")]
+mod smpp_python;
 pub mod sms;
 pub mod tpdu;
 pub mod ucs2;
@@ -1150,6 +1153,12 @@ mod python {
     }
     // ===== end otp glue =====
 
+    // ===== smpp glue (in smpp_python.rs) =====
+    pub(crate) fn register_smpp(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        crate::smpp_python::register(m)
+    }
+    // ===== end smpp glue =====
+
     // ===== signing glue =====
     pub(crate) fn register_signing(m: &Bound<'_, PyModule>) -> PyResult<()> {
         signing_glue::register(m)
@@ -1296,6 +1305,7 @@ mod python {
         register_codec(m)?;
         register_otp(m)?;
         register_signing(m)?;
+        register_smpp(m)?;
         Ok(())
     }
 }
