@@ -4,11 +4,13 @@
 that acknowledges after ``emit`` returns acknowledges only what is committed. A single
 item is decoded and its code extracted by a direct native call: at about a microsecond
 each, that is cheaper than the task switch it would take to gather concurrent items
-into one call. Concurrent items still share one store commit. Each ingest runs shielded
-from cancellation once started: a caller that is cancelled mid-way still gets its item
-finished (committed, or not at all) before the cancellation lands, so a part is never
-stored without its set being completed and a committed message is never hidden from
-watchers.
+into one call. Concurrent items still share one store commit. An ingest cannot be cut
+short once its item reached the store: a caller that is cancelled mid-way still gets its
+item finished (committed, or not at all) before the cancellation lands, so a part is
+never stored without its set being completed and a committed message is never hidden
+from watchers. A message or status report is one store write, which the store answers
+before a cancellation lands; a part takes several steps (a lock, its write, maybe its
+set's completion), so it runs in a shielded cancel scope.
 
 ``Pipeline.ingest_many`` is the batched path for carriers that receive bursts: the
 single-part texts and PDUs of a list are decoded and their codes extracted in one native
@@ -179,8 +181,7 @@ class Pipeline:
     async def _ingest_counted(self, item: InboundItem, prepared: _Prepared | None) -> IngestResult:
         started = perf_counter()
         try:
-            with trio.CancelScope(shield=True):
-                result = await self._ingest(item, prepared)
+            result = await self._ingest(item, prepared)
         except CodecError:
             self._metrics.count_error("pdu")
             raise
@@ -356,7 +357,7 @@ class Pipeline:
                 received_at=received_at,
                 raw=bound_raw(item.raw, self._raw_limit),
             )
-            return await self._add_part(key, segment.seq, segment.total, stored, now)
+            return await self._add_part_shielded(key, segment.seq, segment.total, stored, now)
         sms, found = prepared if prepared is not None else prepare_batch([item])[0]
         if isinstance(sms, CodecError):
             raise sms
@@ -378,7 +379,7 @@ class Pipeline:
             concat.total,
         )
         stored_pdu = msgspec.structs.replace(item, number=number, received_at=received_at)
-        return await self._add_part(key, concat.seq, concat.total, stored_pdu, now)
+        return await self._add_part_shielded(key, concat.seq, concat.total, stored_pdu, now)
 
     # --- commits -----------------------------------------------------------------
 
@@ -437,6 +438,15 @@ class Pipeline:
     def _touch(self, key: str) -> None:
         self._tick += 1
         self._touched[key] = self._tick
+
+    async def _add_part_shielded(
+        self, key: str, seq: int, total: int, item: InboundPdu | InboundText, now: datetime
+    ) -> IngestResult:
+        # Several steps (a lock, the part's write, maybe its set's completion): once
+        # begun, they finish before a cancellation lands.
+        with trio.CancelScope(shield=True):
+            result = await self._add_part(key, seq, total, item, now)
+        return result
 
     async def _add_part(
         self, key: str, seq: int, total: int, item: InboundPdu | InboundText, now: datetime

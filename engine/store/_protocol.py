@@ -6,6 +6,11 @@ be atomic is one call: a message with its carrier ids, a completed part set repl
 by its message, a status report linked to its message.
 
 Stores are scoped by tenant on reads; ids are globally unique, time-sortable strings.
+
+A write that has begun answers its caller even if the caller is cancelled meanwhile:
+the cancellation lands after the answer (at the caller's next checkpoint), so a caller
+always knows whether what it wrote was stored. A caller cancelled before a write began
+gets :class:`trio.Cancelled` and nothing is written.
 """
 
 from __future__ import annotations

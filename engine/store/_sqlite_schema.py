@@ -18,6 +18,7 @@ from importlib import resources
 from typing import NamedTuple
 
 from ..errors import StoreError
+from ._sqlite_incoming import prepare_writer
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -82,7 +83,8 @@ def _configure(conn: sqlite3.Connection) -> None:
 
 
 def connect_writer(path: str, *, hook: ConnectHook | None = None) -> sqlite3.Connection:
-    """The one connection that writes: WAL, ``synchronous = FULL``.
+    """The one connection that writes: WAL, ``synchronous = FULL``, and the view new
+    messages are written through (:mod:`._sqlite_incoming`).
 
     FULL fsyncs the WAL at every commit, so an acknowledged message survives a power
     loss as well as a ``kill -9`` (NORMAL in WAL mode survives only the latter). The
@@ -98,6 +100,7 @@ def connect_writer(path: str, *, hook: ConnectHook | None = None) -> sqlite3.Con
         # commits, where copying the WAL back would stall a batch for tens of ms;
         # this is only a backstop should they stop.
         conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_CHECKPOINT_PAGES}")
+        prepare_writer(conn)
         if hook is not None:
             hook(conn)
     except BaseException:

@@ -7,9 +7,14 @@ all in one transaction in its worker thread, and then wakes every caller with it
 answer. One fsync then covers a whole batch, which is
 how a single SQLite file takes tens of thousands of messages a second.
 
-A caller cancelled while it waits leaves its write in the batch: the write is committed
-with the others or fails with them, atomically either way; only the answer is lost, and
-an unanswered carrier retries into the dedupe.
+Once a write is queued, its caller waits for the answer even if cancelled: the write is
+committed with its batch or fails with it, atomically either way, and the caller hears
+which before the cancellation lands (at its next checkpoint). So a caller never loses
+track of a write it made: an ingest that committed always goes on to tell watchers and
+start deliveries, without a shielded cancel scope per write (which costs more than
+the rest of a commit's bookkeeping). A commit is bounded (a batch, or the database's
+busy timeout), so the wait is too. A caller cancelled before its write was queued
+raises at once, having written nothing.
 
 When the database itself fails (read-only, full, I/O, locked too long) every caller of
 that batch gets a :class:`~engine.errors.StoreError`; the writer drops its connection,
@@ -42,7 +47,7 @@ class _Pending:
         self.rows = op_rows(op)
         self.submitted_at = submitted_at
         self.task: trio.lowlevel.Task | None = task
-        """The caller to wake; None once it was cancelled (nobody hears the answer)."""
+        """The caller to wake; None once woken."""
 
 
 def _describe(exc: sqlite3.Error) -> str:
@@ -99,7 +104,11 @@ class BatchWriter:
         """Transactions committed: fewer than the writes when batching works."""
 
     async def submit(self, op: WriteOp) -> object:
-        """Commit ``op`` with the next batch; its result once that batch committed."""
+        """Commit ``op`` with the next batch; its result once that batch committed.
+
+        Cancellation is checked before ``op`` is queued, not after: once queued, this
+        returns (or raises) the write's own answer.
+        """
         await trio.lowlevel.checkpoint_if_cancelled()
         if self._closing:
             raise EngineClosedError("the store is closed")
@@ -109,11 +118,7 @@ class BatchWriter:
         if len(self._queue) == 1 or self._rows >= self._batch_rows:
             self._work.unpark_all()
 
-        def abort(_: object) -> trio.lowlevel.Abort:
-            pending.task = None
-            return trio.lowlevel.Abort.SUCCEEDED
-
-        return await trio.lowlevel.wait_task_rescheduled(abort)
+        return await trio.lowlevel.wait_task_rescheduled(_answer_first)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Commit batches until :meth:`aclose`, then finish the writes already queued."""
@@ -204,6 +209,11 @@ class BatchWriter:
         if self._running:
             await self._stopped.wait()
         await trio.to_thread.run_sync(self._drop_connection, limiter=self._limiter)
+
+
+def _answer_first(_: object) -> trio.lowlevel.Abort:
+    # A queued write is answered before its caller sees a cancellation.
+    return trio.lowlevel.Abort.FAILED
 
 
 def _closed_error() -> EngineClosedError:

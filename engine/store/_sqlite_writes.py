@@ -24,13 +24,13 @@ import msgspec
 from ..errors import StoreError
 from ..model import Message, StatusReport
 from ._protocol import BufferedPart, PartAdded, Written
+from ._sqlite_incoming import NewMessageRow, insert_new, max_rows
 from ._sqlite_outbox import OutboxOp
 from ._sqlite_rows import (
     MessageRow,
     decode_message,
     decode_status,
     encode,
-    insert_rows,
     message_id_of,
     message_key,
     micros,
@@ -101,7 +101,14 @@ def is_database_failure(exc: BaseException) -> bool:
 
 
 def apply_batch(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object]:
-    """Run ``ops`` in one transaction; each answer is a result or that write's error."""
+    """Run ``ops`` in one transaction; each answer is a result or that write's error.
+
+    A batch of new messages only, the common one, is one autocommit statement
+    (:mod:`._sqlite_incoming`); anything else, or a repeat in it, takes a transaction.
+    """
+    answers = _commit_all_new(conn, ops)
+    if answers is not None:
+        return answers
     conn.execute("BEGIN IMMEDIATE")
     try:
         results = _apply(conn, ops)
@@ -113,6 +120,57 @@ def apply_batch(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object
                 conn.execute("ROLLBACK")
         raise
     return results
+
+
+def _commit_all_new(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object] | None:
+    """Answers for ``ops`` if they are all message commits, all new, committed by one
+    statement; None, with nothing written, otherwise."""
+    messages: list[CommitMessage] = []
+    for op in ops:
+        if isinstance(op, CommitMessage):
+            messages.append(op)
+        elif isinstance(op, CommitMessages):
+            messages.extend(op.ops)
+        else:
+            return None
+    new = _new_rows(messages)
+    if new is None or len(new[0]) + len(new[1]) > max_rows(conn) or conn.in_transaction:
+        return None
+    try:
+        insert_new(conn, *new)
+    except sqlite3.IntegrityError:
+        return None  # a repeat of what is stored: the statement wrote nothing
+    answers: list[object] = []
+    for op in ops:
+        if isinstance(op, CommitMessage):
+            answers.append(Written(outcome="inserted", message=op.message))
+        else:
+            assert isinstance(op, CommitMessages)
+            answers.append([Written(outcome="inserted", message=one.message) for one in op.ops])
+    return answers
+
+
+def _new_rows(
+    ops: Sequence[CommitMessage],
+) -> tuple[list[NewMessageRow], list[DeliveryRow]] | None:
+    """The rows of ``ops`` as new messages, or None if two of them are the same."""
+    ids: set[bytes] = set()
+    keys: set[tuple[str, str]] = set()
+    rows: list[NewMessageRow] = []
+    outbox_rows: list[DeliveryRow] = []
+    for op in ops:
+        message = op.message
+        row = op.row
+        ids.add(row[0])
+        carrier_id = message.carrier_message_id
+        if carrier_id is not None:
+            keys.add((message.carrier, carrier_id))
+        rows.append((*row, message.carrier, carrier_id, op.raw))
+        if op.deliveries:
+            outbox_rows.extend(op.deliveries)
+    if len(ids) < len(ops) or len(keys) < sum(1 for row in rows if row[8] is not None):
+        return None
+    return rows, outbox_rows
 
 
 def _apply(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object]:
@@ -136,7 +194,7 @@ def _apply(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object]:
     if batch:
         conn.execute("SAVEPOINT messages")
         try:
-            written = _commit_messages(conn, batch)
+            written = _commit_messages(conn, batch, "messages")
             conn.execute("RELEASE messages")
         except Exception as exc:
             if is_database_failure(exc):
@@ -165,9 +223,9 @@ def _apply_one(conn: sqlite3.Connection, op: WriteOp) -> object:
     conn.execute("SAVEPOINT one")
     try:
         if isinstance(op, CommitMessage):
-            result: object = _commit_messages(conn, [op])[0]
+            result: object = _commit_messages(conn, [op], "one")[0]
         elif isinstance(op, CommitMessages):
-            result = _commit_messages(conn, op.ops)
+            result = _commit_messages(conn, op.ops, "one")
         elif isinstance(op, AddPart):
             result = _add_part(conn, op)
         elif isinstance(op, CompletePartSet):
@@ -219,7 +277,40 @@ def _known_carrier_ids(
     return found
 
 
-def _commit_messages(conn: sqlite3.Connection, ops: Sequence[CommitMessage]) -> list[Written]:
+def _commit_messages(
+    conn: sqlite3.Connection, ops: Sequence[CommitMessage], savepoint: str
+) -> list[Written]:
+    """Insert the messages of ``ops`` (or find the originals they repeat), in order,
+    inside the caller's open ``savepoint``.
+
+    Almost every message in a batch is new, so the batch is first written as if all
+    were: the unique keys of ``messages`` and ``carrier_ids`` refuse a repeat (of an id,
+    or of a carrier id held by a message or a buffered part). Only then is the batch
+    rolled back to ``savepoint`` and written the careful way, which looks every key up
+    first. That saves two lookups per message, and their statement steps (each step
+    hands the GIL back and waits to retake it, behind the trio thread).
+    """
+    try:
+        written = _commit_new_messages(conn, ops)
+    except sqlite3.IntegrityError:
+        conn.execute(f"ROLLBACK TO {savepoint}")
+        written = None
+    return written if written is not None else _commit_looked_up(conn, ops)
+
+
+def _commit_new_messages(
+    conn: sqlite3.Connection, ops: Sequence[CommitMessage]
+) -> list[Written] | None:
+    """Write ``ops`` as new messages; None, with nothing written, if two of them are
+    the same; :class:`sqlite3.IntegrityError` if one repeats what is stored."""
+    new = _new_rows(ops)
+    if new is None:
+        return None
+    insert_new(conn, *new)
+    return [Written(outcome="inserted", message=op.message) for op in ops]
+
+
+def _commit_looked_up(conn: sqlite3.Connection, ops: Sequence[CommitMessage]) -> list[Written]:
     existing = _existing_messages(conn, [op.row[0] for op in ops])
     keys = [
         (op.message.carrier, op.message.carrier_message_id)
@@ -229,9 +320,7 @@ def _commit_messages(conn: sqlite3.Connection, ops: Sequence[CommitMessage]) -> 
     known = _known_carrier_ids(conn, keys) if keys else {}
     by_id: dict[bytes, Message] = {}
     by_key: dict[tuple[str, str], Message] = {}
-    message_rows: list[MessageRow] = []
-    carrier_rows: list[tuple[str, str, bytes]] = []
-    raw_rows: list[tuple[bytes, bytes]] = []
+    rows: list[NewMessageRow] = []
     outbox_rows: list[DeliveryRow] = []
     results: list[Written] = []
     for op in ops:
@@ -255,48 +344,22 @@ def _commit_messages(conn: sqlite3.Connection, ops: Sequence[CommitMessage]) -> 
         if original is not None:
             results.append(Written(outcome="duplicate", message=original))
             continue
-        message_rows.append(row)
         by_id[message_id] = message
         if key is not None:
-            carrier_rows.append((key[0], key[1], message_id))
             by_key[key] = message
-        if op.raw is not None:
-            raw_rows.append((message_id, op.raw))
+        rows.append((*row, message.carrier, None if key is None else key[1], op.raw))
         if op.deliveries:
             outbox_rows.extend(op.deliveries)
         results.append(Written(outcome="inserted", message=message))
-    _insert_messages(conn, message_rows, carrier_rows, raw_rows, outbox_rows)
+    insert_new(conn, rows, outbox_rows)
     return results
-
-
-def _insert_messages(
-    conn: sqlite3.Connection,
-    message_rows: Sequence[MessageRow],
-    carrier_rows: Sequence[tuple[str, str, bytes]],
-    raw_rows: Sequence[tuple[bytes, bytes]],
-    outbox_rows: Sequence[DeliveryRow] = (),
-) -> None:
-    insert_rows(
-        conn,
-        "messages (id, tenant, number_used, sender_id, received_at, has_otp, body)",
-        message_rows,
-    )
-    insert_rows(conn, "carrier_ids (carrier, carrier_message_id, message_id)", carrier_rows)
-    insert_rows(conn, "raw_payloads (message_id, data)", raw_rows)
-    insert_rows(
-        conn,
-        "deliveries (id, message_id, tenant, destination, status, due_at, created_at, updated_at)",
-        outbox_rows,
-    )
-    if carrier_rows:
-        _link_waiting_reports(conn, carrier_rows)
 
 
 def _link_waiting_reports(
     conn: sqlite3.Connection, carrier_rows: Sequence[tuple[str, str, bytes]]
 ) -> None:
-    """Link the status reports that arrived before their message: one probe of an index
-    that is almost always empty, so the hot path pays next to nothing."""
+    """Link the status reports that arrived before their message (a completed set's,
+    by any of its carrier ids): one probe of an index that is almost always empty."""
     waiting = conn.execute(
         "SELECT 1 FROM status_reports WHERE message_id IS NULL AND refers_to IS NOT NULL LIMIT 1"
     ).fetchone()
@@ -372,13 +435,8 @@ def _complete_part_set(conn: sqlite3.Connection, op: CompletePartSet) -> Written
         original = decode_message(row[0])
     target = original or message
     if original is None:
-        _insert_messages(
-            conn,
-            [op.row],
-            [],
-            [(message_id, op.raw)] if op.raw is not None else [],
-            op.deliveries or (),
-        )
+        # Without its carrier id: the parts' ids are mapped below, then the message's.
+        insert_new(conn, [(*op.row, message.carrier, None, op.raw)], op.deliveries or ())
     # The parts' carrier ids now name the message, so a late retry of a part dedupes.
     conn.execute(
         "UPDATE carrier_ids SET message_id = ? WHERE message_id IS NULL"

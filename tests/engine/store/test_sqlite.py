@@ -18,7 +18,7 @@ import trio.testing
 from engine.config import StoreConfig
 from engine.errors import StoreError
 from engine.model import Message
-from engine.store import MessageQuery, SqliteStore, open_sqlite_store, open_store
+from engine.store import MessageQuery, SqliteStore, Written, open_sqlite_store, open_store
 from engine.store._sqlite_schema import load_migrations
 
 pytestmark = pytest.mark.trio
@@ -127,19 +127,42 @@ async def test_a_write_that_fails_alone_does_not_fail_its_batch(
         assert [s[0].set_key for s in await store.part_sets()] == ["set-a"]
 
 
-async def test_a_cancelled_caller_does_not_take_its_write_back(
+async def test_a_cancelled_caller_still_hears_its_write_answered(
     tmp_path: Path, records: Any
 ) -> None:
     message = records.message()
+    answers: list[Written] = []
+
+    async def commit() -> None:
+        answers.append(await store.commit_message(message))
+        await trio.lowlevel.checkpoint()  # where the cancellation lands
+        answers.append(Written(outcome="duplicate", message=message))  # never reached
+
     async with open_sqlite_store(tmp_path / "inbox.db", batch_ms=10_000, batch_rows=2) as store:
-        with trio.CancelScope() as scope:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(store.commit_message, message)
-                await trio.testing.wait_all_tasks_blocked()
-                scope.cancel()
-        # The next write fills the batch; the cancelled one was committed with it.
-        await store.commit_message(records.message())
+        async with trio.open_nursery() as outer:
+            with trio.CancelScope() as scope:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(commit)
+                    await trio.testing.wait_all_tasks_blocked()
+                    scope.cancel()
+                    # The caller keeps waiting for its queued write: the next write
+                    # fills the batch and both commit.
+                    outer.start_soon(store.commit_message, records.message())
+        assert scope.cancelled_caught
+        assert answers == [Written(outcome="inserted", message=message)]
         assert await store.get_message("acme", message.id) == message
+
+
+async def test_a_caller_cancelled_before_its_write_writes_nothing(
+    tmp_path: Path, records: Any
+) -> None:
+    message = records.message()
+    async with open_sqlite_store(tmp_path / "inbox.db") as store:
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await store.commit_message(message)
+        assert scope.cancelled_caught
+        assert await store.get_message("acme", message.id) is None
 
 
 async def test_a_full_database_fails_loudly_then_recovers(tmp_path: Path, records: Any) -> None:
