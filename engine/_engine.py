@@ -26,6 +26,7 @@ import trio
 
 from ._ids import id_floor, new_id
 from ._metrics import EngineMetrics
+from ._runtime import gc_thresholds
 from .config import Config
 from .delivery import DestinationWorker, Router, report_outbox_depth
 from .errors import ConfigError, EngineClosedError
@@ -403,6 +404,8 @@ async def open(
                 destination.name, destination.adapter, destination.config
             )
     async with AsyncExitStack() as stack:
+        if config.runtime.tune_gc:
+            stack.enter_context(gc_thresholds(config.runtime.gc_thresholds))
         for adapter in destinations.values():
             stack.push_async_callback(adapter.aclose)
         if store is None:

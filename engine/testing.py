@@ -31,6 +31,17 @@ import msgspec
 import trio
 
 from . import _ids
+from ._modem_emulator import (
+    HUAWEI_E3372,
+    MODEM_DIALECTS,
+    QUECTEL_EC25,
+    SIMCOM_SIM800,
+    SIMCOM_SIM7600,
+    ModemDialect,
+    ModemEmulator,
+    StoredSms,
+    open_modem_emulator,
+)
 from .model import (
     InboundItem,
     InboundPdu,
@@ -44,10 +55,19 @@ from .plugin_api import API_VERSION, Carrier, Destination
 
 __all__ = [
     "CarrierHarness",
+    "HUAWEI_E3372",
+    "MODEM_DIALECTS",
+    "ModemDialect",
+    "ModemEmulator",
+    "QUECTEL_EC25",
+    "SIMCOM_SIM7600",
+    "SIMCOM_SIM800",
+    "StoredSms",
     "check_carrier_class",
     "check_carrier_runs",
     "check_destination_class",
     "open_carrier_harness",
+    "open_modem_emulator",
 ]
 
 

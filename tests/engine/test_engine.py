@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import tempfile
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 
 import engine
 from engine import codec
-from engine.config import CarrierConfig, Config, ReassemblyConfig
+from engine.config import CarrierConfig, Config, ReassemblyConfig, RuntimeConfig
 from engine.errors import EngineClosedError, PduError, StoreError
 from engine.model import InboundPdu, InboundStatus, InboundText, Segment
 from engine.store import BufferedPart, open_sqlite_store
@@ -679,3 +680,25 @@ async def test_a_repeated_part_is_remembered_across_a_restart(tmp_path: Path) ->
     assert result.message is not None
     assert result.message.content == "part 1 part 2 "
     assert "duplicate_parts" in result.message.flags
+
+
+async def test_the_engine_tunes_the_garbage_collector_while_open(tmp_path: Path) -> None:
+    before = gc.get_threshold()
+    async with engine.open(Config(data_dir=str(tmp_path))):
+        assert gc.get_threshold() == (10_000, 20, 1_000)
+    assert gc.get_threshold() == before
+    untouched = Config(data_dir=str(tmp_path), runtime=RuntimeConfig(tune_gc=False))
+    async with engine.open(untouched):
+        assert gc.get_threshold() == before
+    with pytest.raises(ValueError, match="at least 1"):
+        RuntimeConfig(gc_thresholds=(0, 10, 10))
+
+
+async def test_thresholds_changed_by_the_application_meanwhile_are_kept(tmp_path: Path) -> None:
+    before = gc.get_threshold()
+    try:
+        async with engine.open(Config(data_dir=str(tmp_path))):
+            gc.set_threshold(5_000, 5, 5)
+        assert gc.get_threshold() == (5_000, 5, 5)
+    finally:
+        gc.set_threshold(*before)
