@@ -9,7 +9,8 @@ Durability: the writer runs ``synchronous = FULL``, so a write's coroutine retur
 after its batch is fsynced: neither ``kill -9`` nor a power loss loses an acknowledged
 message. Batching pays for it: one fsync per batch, not per message. A background task
 checkpoints the WAL into the database twice a second on a reader connection, so the
-writer's commits never carry a checkpoint's stall.
+writer's commits never carry a checkpoint's stall; once the WAL is long, the writer
+copies its last few frames itself between two batches, so SQLite starts it over.
 
 After :meth:`SqliteStore.aclose` (or leaving :func:`open_sqlite_store`) every call raises
 :class:`~engine.errors.EngineClosedError`; writes queued before it are committed first.
@@ -50,6 +51,7 @@ from ._sqlite_outbox import (
 )
 from ._sqlite_rows import MessageRow, message_row, micros
 from ._sqlite_schema import (
+    RESTART_FRAMES,
     ConnectHook,
     checkpoint,
     connect_reader,
@@ -304,7 +306,8 @@ class SqliteStore:
                 done = self._writer.commits
                 # On failure the writer's own backstop checkpoint still bounds the WAL.
                 with contextlib.suppress(StoreError, EngineClosedError):
-                    await self._read(checkpoint)
+                    if await self._read(checkpoint) >= RESTART_FRAMES:
+                        self._writer.restart_wal_soon()
 
     # Closing --------------------------------------------------------------------
 

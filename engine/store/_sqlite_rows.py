@@ -44,7 +44,9 @@ __all__ = [
     "part_of_row",
 ]
 
-encode = msgspec.json.Encoder().encode
+_encoder = msgspec.json.Encoder()
+encode = _encoder.encode
+encode_into = _encoder.encode_into
 decode_message = msgspec.json.Decoder(Message).decode
 decode_part = msgspec.json.Decoder(BufferedPart).decode
 decode_status = msgspec.json.Decoder(StatusReport).decode
@@ -53,7 +55,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _MAX_ROWS_PER_STATEMENT = 256
 
-MessageRow = tuple[bytes, str, str, str, int, bool, bytes]
+MessageRow = tuple[bytes, str, str, str, int, int, bytearray]
 
 _NO_ROW = b""
 """The key of an id no row can have: it matches nothing."""
@@ -111,7 +113,8 @@ def message_row(message: Message) -> MessageRow:
     Raises :class:`ValueError` for an id that is not one Septet makes, before anything
     is written.
     """
-    body = encode(message)
+    body = bytearray()  # binds to SQLite cheaper than bytes (see ._sqlite_incoming)
+    encode_into(message, body)
     key = message_key(message.id)
     if not key:
         raise ValueError(f"not a message id: {message.id!r}")
@@ -121,7 +124,7 @@ def message_row(message: Message) -> MessageRow:
         message.number_used,
         message.sender_id,
         micros(message.received_at),
-        message.otp is not None,
+        0 if message.otp is None else 1,
         body,
     )
 

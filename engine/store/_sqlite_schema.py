@@ -24,11 +24,13 @@ __all__ = [
     "BUSY_TIMEOUT_MS",
     "ConnectHook",
     "Migration",
+    "RESTART_FRAMES",
     "checkpoint",
     "connect_reader",
     "connect_writer",
     "load_migrations",
     "migrate",
+    "restart_checkpoint",
     "schema_version",
 ]
 
@@ -109,9 +111,37 @@ def connect_writer(path: str, *, hook: ConnectHook | None = None) -> sqlite3.Con
     return conn
 
 
-def checkpoint(conn: sqlite3.Connection) -> None:
+CATCH_UP_ROUNDS = 8
+"""How many checkpoints in a row :func:`checkpoint` runs to catch up with the writer."""
+RESTART_FRAMES = 8192
+"""A WAL this long (32 MB of 4 KB pages) is worth the writer's help to start over."""
+
+
+def checkpoint(conn: sqlite3.Connection) -> int:
     """Copy committed WAL frames into the database without blocking the writer or the
-    readers (PASSIVE), so the WAL is reused instead of growing."""
+    readers (PASSIVE), until none is left; the frames the WAL holds.
+
+    The first round copies the bulk; the next ones copy only what the writer committed
+    meanwhile. SQLite starts the WAL over only when a write transaction begins after a
+    checkpoint copied every frame, which under steady writes a checkpoint beside the
+    writer rarely manages (the writer is mid-transaction when it finishes); a long WAL
+    makes every page lookup slower and the file hundreds of megabytes. So when the WAL
+    is :data:`RESTART_FRAMES` long the caller asks the writer to copy the last few
+    frames itself, between two transactions (:func:`restart_checkpoint`).
+    """
+    seen = -1
+    log = 0
+    for _ in range(CATCH_UP_ROUNDS):
+        busy, log, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if busy or (copied >= log and log == seen):
+            break  # nothing new since the last round
+        seen = log
+    return int(log)
+
+
+def restart_checkpoint(conn: sqlite3.Connection) -> None:
+    """On the writer, between transactions: copy what is left of the WAL (the last few
+    commits, the rest being copied already), so the next transaction starts it over."""
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 

@@ -33,7 +33,7 @@ import outcome
 import trio
 
 from ..errors import EngineClosedError, StoreError
-from ._sqlite_schema import ConnectHook, connect_writer
+from ._sqlite_schema import ConnectHook, connect_writer, restart_checkpoint
 from ._sqlite_writes import WriteOp, apply_batch, op_rows
 
 __all__ = ["BatchWriter"]
@@ -102,6 +102,7 @@ class BatchWriter:
         self._stopped = trio.Event()
         self.commits = 0
         """Transactions committed: fewer than the writes when batching works."""
+        self._restart_wal = False
 
     async def submit(self, op: WriteOp) -> object:
         """Commit ``op`` with the next batch; its result once that batch committed.
@@ -138,6 +139,10 @@ class BatchWriter:
                     rows += batch[-1].rows
                 self._rows -= rows
                 await self._commit(batch)
+                if self._restart_wal:
+                    # After the batch was answered: the next one waits, not this one.
+                    self._restart_wal = False
+                    await trio.to_thread.run_sync(self._restart, limiter=self._limiter)
         finally:
             # Cancelled (the store's nursery is going away): whatever was not committed
             # is answered, so no caller waits forever and none is told it was stored.
@@ -194,6 +199,17 @@ class BatchWriter:
             raise
         self.commits += 1
         return results
+
+    def restart_wal_soon(self) -> None:
+        """Copy what is left of the WAL between the next two batches, so SQLite starts it
+        over (see :func:`~._sqlite_schema.checkpoint`)."""
+        self._restart_wal = True
+
+    def _restart(self) -> None:
+        if self._conn is not None:
+            # A failure here is the database failing, which the next batch reports.
+            with contextlib.suppress(sqlite3.Error):
+                restart_checkpoint(self._conn)
 
     def _drop_connection(self) -> None:
         if self._conn is not None:

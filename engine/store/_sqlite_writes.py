@@ -24,7 +24,7 @@ import msgspec
 from ..errors import StoreError
 from ..model import Message, StatusReport
 from ._protocol import BufferedPart, PartAdded, Written
-from ._sqlite_incoming import NewMessageRow, insert_new, max_rows
+from ._sqlite_incoming import NewMessageRow, fits, insert_new
 from ._sqlite_outbox import OutboxOp
 from ._sqlite_rows import (
     MessageRow,
@@ -134,7 +134,7 @@ def _commit_all_new(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[ob
         else:
             return None
     new = _new_rows(messages)
-    if new is None or len(new[0]) + len(new[1]) > max_rows(conn) or conn.in_transaction:
+    if new is None or not fits(len(new[0]), len(new[1])) or conn.in_transaction:
         return None
     try:
         insert_new(conn, *new)
