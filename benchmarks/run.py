@@ -4,8 +4,9 @@ Usage: ``python benchmarks/run.py [pytest args...]`` (``make bench`` does this).
 Every micro-benchmark runs in the same pytest-benchmark session, so the ratios compare
 Septet with its peers on the same machine, in the same run; then ``engine_load.py``
 measures the engine end to end (ingest to commit), ``delivery_load.py`` the delivery
-to a local webhook receiver and ``http_load.py`` signed Twilio webhooks over HTTP to
-their commit, and their tables are appended.
+to a local webhook receiver, ``http_load.py`` signed Twilio webhooks over HTTP to
+their commit and ``smpp_load.py`` deliver_sm through one SMPP bind to the commit and its
+deliver_sm_resp, and their tables are appended.
 """
 
 from __future__ import annotations
@@ -165,6 +166,7 @@ def main(argv: list[str]) -> int:
             ("engine_load.py", "engine"),
             ("delivery_load.py", "delivery"),
             ("http_load.py", "http"),
+            ("smpp_load.py", "smpp"),
         ):
             table = Path(tmp) / f"{what}.md"
             status = subprocess.call(

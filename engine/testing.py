@@ -42,6 +42,15 @@ from ._modem_emulator import (
     StoredSms,
     open_modem_emulator,
 )
+from ._smsc_simulator import (
+    EsmeResponse,
+    EsmeSession,
+    SessionClosedError,
+    SmscSimulator,
+    open_smsc_simulator,
+    receipt_deliver_sm,
+    text_deliver_sms,
+)
 from .model import (
     InboundItem,
     InboundPdu,
@@ -55,6 +64,8 @@ from .plugin_api import API_VERSION, Carrier, Destination
 
 __all__ = [
     "CarrierHarness",
+    "EsmeResponse",
+    "EsmeSession",
     "HUAWEI_E3372",
     "MODEM_DIALECTS",
     "ModemDialect",
@@ -62,12 +73,17 @@ __all__ = [
     "QUECTEL_EC25",
     "SIMCOM_SIM7600",
     "SIMCOM_SIM800",
+    "SessionClosedError",
+    "SmscSimulator",
     "StoredSms",
     "check_carrier_class",
     "check_carrier_runs",
     "check_destination_class",
     "open_carrier_harness",
     "open_modem_emulator",
+    "open_smsc_simulator",
+    "receipt_deliver_sm",
+    "text_deliver_sms",
 ]
 
 

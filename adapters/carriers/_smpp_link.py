@@ -1,0 +1,352 @@
+"""One SMPP session over a connected stream: bind, receive, keep alive, unbind.
+
+:class:`SmppLink` owns the stream's reading and writing once bound:
+
+* every deliver_sm and data_sm runs in its own task, at most ``window`` at a time (the
+  rest wait in the socket: TCP tells the SMSC to slow down); its response goes out when
+  the handler answers, so responses may leave out of order, as SMPP allows;
+* responses are written by one task that joins whatever is queued into one write;
+* ``enquire_link`` from the SMSC is answered; ours goes out every
+  ``enquire_link_seconds``, and one left unanswered for ``response_timeout_seconds``
+  ends the link (:class:`LinkDeadError`);
+* a frame that does not decode is answered with its ``_resp`` or a ``generic_nack``
+  carrying the error status, and the link reads on; a stream that cannot be split into
+  frames any more ends the link;
+* an ``unbind`` from the SMSC lets the messages in flight finish, is answered, and ends
+  the link; :meth:`SmppLink.stop` does the same from our side: no new message is taken
+  (those that still arrive are answered ``ESME_RX_T_APPN``), the ones in flight finish
+  and are answered, then ``unbind`` is sent and its answer awaited, briefly.
+
+:meth:`SmppLink.serve` returns after such a graceful end and raises for a broken one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+
+import trio
+
+from engine.errors import SmppError
+from engine.smpp import (
+    Bind,
+    BindResp,
+    CommandId,
+    CommandStatus,
+    DataSm,
+    DataSmResp,
+    DeliverSm,
+    DeliverSmResp,
+    EnquireLink,
+    EnquireLinkResp,
+    FrameReader,
+    GenericNack,
+    Pdu,
+    Unbind,
+    UnbindResp,
+    decode_pdu,
+    error_response,
+)
+
+from ._smpp_config import SmscConfig
+
+__all__ = [
+    "LINK_ERRORS",
+    "BindRefusedError",
+    "LinkClosedError",
+    "LinkDeadError",
+    "MessageHandler",
+    "SmppLink",
+]
+
+MessageHandler = Callable[[DeliverSm | DataSm, bytes], Awaitable[int]]
+"""Takes a deliver_sm or data_sm and its frame; answers the ``command_status`` to send."""
+
+_BIND_COMMANDS = {
+    "receiver": CommandId.BIND_RECEIVER,
+    "transceiver": CommandId.BIND_TRANSCEIVER,
+}
+_READ_SIZE = 65536
+_MAX_SEQUENCE = 0x7FFF_FFFF
+
+
+class LinkClosedError(Exception):
+    """The SMSC closed the connection."""
+
+
+class LinkDeadError(Exception):
+    """The SMSC did not answer a request in time."""
+
+
+class BindRefusedError(Exception):
+    """The SMSC answered the bind with an error status."""
+
+    def __init__(self, command_status: int) -> None:
+        self.command_status = command_status
+        try:
+            name = CommandStatus(command_status).name
+        except ValueError:
+            name = f"0x{command_status:08X}"
+        super().__init__(f"the SMSC refused the bind: {name}")
+
+
+LINK_ERRORS = (
+    OSError,
+    trio.BrokenResourceError,
+    trio.ClosedResourceError,
+    trio.TooSlowError,
+    SmppError,
+    LinkClosedError,
+    LinkDeadError,
+)
+"""What ends a link: the runner logs it and connects again after a backoff."""
+
+
+class _Reply:
+    __slots__ = ("done", "pdu")
+
+    def __init__(self) -> None:
+        self.done = trio.Event()
+        self.pdu: Pdu | None = None
+
+
+class SmppLink:
+    """An SMPP session on ``stream``; see the module docstring."""
+
+    def __init__(self, stream: trio.abc.Stream, smsc: SmscConfig) -> None:
+        self._stream = stream
+        self._smsc = smsc
+        self._reader = FrameReader()
+        self._outbox, self._queued = trio.open_memory_channel[bytes](math.inf)
+        self._written = trio.Event()
+        self._sequence = 0
+        self._waiting: dict[int, _Reply] = {}
+        self._window = trio.Semaphore(smsc.window)
+        self._in_flight = 0
+        self._idle = trio.Event()
+        self._closing = False
+        self._stop_asked = trio.Event()
+        self._failure: BaseException | None = None
+        self._tasks: trio.Nursery | None = None
+        self._keep_alive_scope = trio.CancelScope()
+        self.peer_unbound = False
+        """Whether the SMSC ended the session with an ``unbind``."""
+        self.unbind_answered = False
+        """Whether the SMSC answered our ``unbind`` (after :meth:`stop`)."""
+
+    # --- bind ------------------------------------------------------------------------
+
+    async def bind(self) -> BindResp:
+        """Send the bind and wait for its answer; raises :class:`BindRefusedError`."""
+        smsc = self._smsc
+        sequence = self._next_sequence()
+        request = Bind(
+            command_id=_BIND_COMMANDS[smsc.bind],
+            sequence_number=sequence,
+            system_id=smsc.system_id,
+            password=smsc.password,
+            system_type=smsc.system_type,
+            addr_ton=smsc.addr_ton,
+            addr_npi=smsc.addr_npi,
+            address_range=smsc.address_range,
+        )
+        await self._stream.send_all(request.encode())
+        with trio.fail_after(smsc.response_timeout_seconds):
+            while True:
+                pdu = decode_pdu(await self._next_frame())
+                if pdu.sequence_number == sequence and isinstance(pdu, BindResp | GenericNack):
+                    if pdu.command_status != CommandStatus.ESME_ROK or isinstance(pdu, GenericNack):
+                        raise BindRefusedError(pdu.command_status)
+                    return pdu
+                if isinstance(pdu, EnquireLink):
+                    answer = EnquireLinkResp(sequence_number=pdu.sequence_number)
+                    await self._stream.send_all(answer.encode())
+
+    # --- serving ---------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Begin the graceful end: finish what is in flight, unbind, return from serve."""
+        self._stop_asked.set()
+
+    async def serve(self, handler: MessageHandler) -> None:
+        """Receive until the session ends; returns after a graceful end, raises otherwise."""
+        async with trio.open_nursery() as nursery:
+            self._tasks = nursery
+            nursery.start_soon(self._guarded, self._write_queued)
+            nursery.start_soon(self._guarded, self._keep_alive)
+            nursery.start_soon(self._guarded, self._finish_when_asked)
+            nursery.start_soon(self._guarded, self._read, handler)
+        if self._failure is not None:
+            raise self._failure
+
+    async def _guarded(self, work: Callable[..., Awaitable[None]], *args: object) -> None:
+        try:
+            await work(*args)
+        except LINK_ERRORS as error:
+            if self._failure is None:
+                self._failure = error
+            self._cancel_all()
+
+    def _cancel_all(self) -> None:
+        if self._tasks is not None:
+            self._tasks.cancel_scope.cancel()
+
+    async def _read(self, handler: MessageHandler) -> None:
+        while True:
+            try:
+                frame = await self._next_frame()
+            except LinkClosedError:
+                if not self._closing:
+                    raise
+                # Hung up while the session ends: whoever waits for an answer stops waiting.
+                for reply in self._waiting.values():
+                    reply.done.set()
+                return
+            try:
+                pdu = decode_pdu(frame)
+            except SmppError as error:
+                # The frame's bounds were sound, so the stream reads on after the answer.
+                self._queue(error_response(error))
+                continue
+            if isinstance(pdu, DeliverSm | DataSm):
+                if self._closing:
+                    self._queue(_response(pdu, CommandStatus.ESME_RX_T_APPN))
+                    continue
+                await self._window.acquire()
+                if self._closing:  # the session began to end while this one waited
+                    self._window.release()
+                    self._queue(_response(pdu, CommandStatus.ESME_RX_T_APPN))
+                    continue
+                self._in_flight += 1
+                assert self._tasks is not None
+                self._tasks.start_soon(self._answer, handler, pdu, frame)
+            elif isinstance(pdu, EnquireLink):
+                self._queue(EnquireLinkResp(sequence_number=pdu.sequence_number).encode())
+            elif isinstance(pdu, Unbind):
+                self.peer_unbound = True
+                self._closing = True
+                assert self._tasks is not None
+                self._tasks.start_soon(self._guarded, self._finish_peer_unbind, pdu)
+            elif pdu.command_id & 0x8000_0000:
+                answered = self._waiting.pop(pdu.sequence_number, None)
+                if answered is not None:
+                    answered.pdu = pdu
+                    answered.done.set()
+            else:  # a bind or submit_sm: not a request an ESME serves
+                refusal = SmppError(
+                    f"{pdu.command_name} is not served by this ESME",
+                    0,
+                    command_status=CommandStatus.ESME_RINVCMDID,
+                    sequence_number=pdu.sequence_number,
+                    command_id=pdu.command_id,
+                )
+                self._queue(error_response(refusal))
+
+    async def _answer(self, handler: MessageHandler, pdu: DeliverSm | DataSm, frame: bytes) -> None:
+        try:
+            status = await handler(pdu, frame)
+            self._queue(_response(pdu, status))
+        finally:
+            self._window.release()
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+                self._idle = trio.Event()
+
+    async def _write_queued(self) -> None:
+        try:
+            async for first in self._queued:
+                chunks = [first]
+                while True:
+                    try:
+                        chunks.append(self._queued.receive_nowait())
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                await self._stream.send_all(b"".join(chunks) if len(chunks) > 1 else first)
+        finally:
+            self._written.set()
+
+    async def _keep_alive(self) -> None:
+        with self._keep_alive_scope:
+            while True:
+                await trio.sleep(self._smsc.enquire_link_seconds)
+                await self._request(_encode_enquire_link, "enquire_link")
+
+    # --- the graceful end --------------------------------------------------------------
+
+    async def _finish_when_asked(self) -> None:
+        await self._stop_asked.wait()
+        if self.peer_unbound:
+            return  # already ending
+        self._closing = True
+        self._keep_alive_scope.cancel()
+        await self._wait_idle()
+        try:
+            await self._request(_encode_unbind, "unbind")
+            self.unbind_answered = True
+        except LinkDeadError:
+            self.unbind_answered = False  # no answer in time: the link closes anyway
+        await self._close_outbox()
+
+    async def _finish_peer_unbind(self, unbind: Unbind) -> None:
+        self._keep_alive_scope.cancel()
+        await self._wait_idle()
+        self._queue(UnbindResp(sequence_number=unbind.sequence_number).encode())
+        await self._close_outbox()
+
+    async def _wait_idle(self) -> None:
+        while self._in_flight:
+            await self._idle.wait()
+
+    async def _close_outbox(self) -> None:
+        self._outbox.close()
+        await self._written.wait()
+        self._cancel_all()
+
+    # --- plumbing ----------------------------------------------------------------------
+
+    def _next_sequence(self) -> int:
+        self._sequence = self._sequence % _MAX_SEQUENCE + 1
+        return self._sequence
+
+    def _queue(self, frame: bytes) -> None:
+        try:
+            self._outbox.send_nowait(frame)
+        except trio.ClosedResourceError:
+            return  # the session has ended: the SMSC sends again what was not answered
+
+    async def _request(self, encode: Callable[[int], bytes], what: str) -> Pdu:
+        sequence = self._next_sequence()
+        reply = self._waiting[sequence] = _Reply()
+        self._queue(encode(sequence))
+        with trio.move_on_after(self._smsc.response_timeout_seconds):
+            await reply.done.wait()
+        self._waiting.pop(sequence, None)
+        if reply.pdu is None:
+            timeout = self._smsc.response_timeout_seconds
+            raise LinkDeadError(f"the SMSC did not answer {what} within {timeout:g}s")
+        return reply.pdu
+
+    async def _next_frame(self) -> bytes:
+        while True:
+            frame = self._reader.next_frame()
+            if frame is not None:
+                return frame
+            data = await self._stream.receive_some(_READ_SIZE)
+            if not data:
+                raise LinkClosedError("the SMSC closed the connection")
+            self._reader.feed(data if isinstance(data, bytes) else bytes(data))
+
+
+def _encode_enquire_link(sequence: int) -> bytes:
+    return EnquireLink(sequence_number=sequence).encode()
+
+
+def _encode_unbind(sequence: int) -> bytes:
+    return Unbind(sequence_number=sequence).encode()
+
+
+def _response(pdu: DeliverSm | DataSm, status: int) -> bytes:
+    if isinstance(pdu, DeliverSm):
+        return DeliverSmResp(sequence_number=pdu.sequence_number, command_status=status).encode()
+    return DataSmResp(sequence_number=pdu.sequence_number, command_status=status).encode()
