@@ -20,15 +20,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import msgspec
 import trio
 
+from ._destinations import DestinationInfo, DestinationSet, RoutesInfo, TestResult
 from ._ids import id_floor, new_id
 from ._metrics import EngineMetrics
 from ._runtime import gc_thresholds
 from .config import Config
-from .delivery import DestinationWorker, Router, report_outbox_depth
+from .delivery import DestinationPolicy, DestinationWorker, RouteTable, report_outbox_depth
 from .errors import ConfigError, EngineClosedError
 from .model import (
     DeliveryAttempt,
@@ -62,29 +64,21 @@ class Septet:
         """Prometheus metrics; ``metrics.registry``, ``metrics.render()``."""
         self._store = store
         self._hub = WatcherHub()
-        adapters = destinations or {}
-        self._workers = {
-            d.name: DestinationWorker(d.name, adapters[d.name], d.policy, store, self.metrics)
-            for d in config.destinations
-            if d.name in adapters
-        }
-        routes = config.routes
-        self._router = Router(routes) if routes.rules or routes.default else None
+        self._destinations = DestinationSet(config, store, self.metrics, destinations or {})
+        self._workers = self._destinations.workers
+        # Routed always: a route table set at runtime applies to the next message.
         self._pipeline = Pipeline(
-            config,
-            store,
-            self.metrics,
-            self._committed,
-            None if self._router is None else self._plan_outbox,
-            self._abandoned,
+            config, store, self.metrics, self._committed, self._plan_outbox, self._abandoned
         )
 
     def _plan_outbox(self, message: Message) -> Outbox:
         """The message's destinations; a delivery whose worker can attempt it at once is
         written already claimed by that worker, so it starts the moment the commit
         returns (no claim in between)."""
-        assert self._router is not None
-        names = self._router.resolve(message)
+        router = self._destinations.router
+        if router is None:
+            return ()
+        names = router.resolve(message)
         if not names:
             return ()
         planned: list[str | NewDelivery] = []
@@ -94,11 +88,12 @@ class Septet:
             if worker is not None and worker.reserve():
                 lease = timedelta(seconds=worker.lease_seconds)
                 planned.append(
-                    NewDelivery(
+                    _Reserved(
                         id=new_id("dlv"),
                         destination=name,
                         created_at=now,
                         claimed_until=now + lease,
+                        worker=worker,
                     )
                 )
             else:
@@ -120,12 +115,12 @@ class Septet:
                     retry_step=0,
                     created_at=entry.created_at,
                 )
-                self._workers[entry.destination].start(claimed)
+                cast(_Reserved, entry).worker.start(claimed)
 
     def _abandoned(self, outbox: Outbox) -> None:
         for entry in outbox:
             if not isinstance(entry, str):
-                self._workers[entry.destination].release()
+                cast(_Reserved, entry).worker.release()
 
     async def ingest(self, item: InboundItem) -> IngestResult:
         """Make ``item`` durable and say what it became; only then may a carrier ack it.
@@ -224,11 +219,13 @@ class Septet:
         after: str | None = None,
         before: str | None = None,
         has_otp: bool | None = None,
+        text: str | None = None,
         limit: int = 100,
         oldest_first: bool = False,
     ) -> list[Message]:
         """Stored messages, newest first unless ``oldest_first``; ``after`` and
-        ``before`` are message ids (exclusive), for paging."""
+        ``before`` are message ids (exclusive), for paging. ``text`` keeps those whose
+        content holds it, ignoring case in any script ("привет" finds "ПРИВЕТ")."""
         found = self._filter(None, number, sender)
         query = MessageQuery(
             tenant=self.config.tenant,
@@ -239,10 +236,18 @@ class Septet:
             after=after,
             before=before,
             has_otp=has_otp,
+            text=text,
             limit=limit,
             oldest_first=oldest_first,
         )
         return list(await self._store.list_messages(query))
+
+    async def delete_message(self, message_id: str) -> bool:
+        """Delete a message with its raw payload and its deliveries (an open one is
+        never attempted again); False when there is no such message. Its status reports
+        stay, unlinked, and its carrier ids stay as a tombstone: a carrier's late retry
+        of it is answered ``duplicate`` and nothing is stored."""
+        return await self._store.delete_message(self.config.tenant, message_id)
 
     async def get(self, message_id: str) -> Message | None:
         """The message with this id, or None."""
@@ -322,8 +327,100 @@ class Septet:
 
     @property
     def destination_names(self) -> tuple[str, ...]:
-        """The configured destinations, by instance name."""
+        """The destinations delivering (or disabled), by instance name: the config
+        file's and those created at runtime."""
         return tuple(self._workers)
+
+    # Destinations and routes at runtime (see engine._destinations) -----------------
+
+    async def destinations(self) -> list[DestinationInfo]:
+        """Every destination, the config file's first, secrets redacted."""
+        return await self._destinations.infos()
+
+    async def destination(self, name: str) -> DestinationInfo:
+        """One destination, secrets redacted; :class:`KeyError` if there is none."""
+        return await self._destinations.info(name)
+
+    async def create_destination(
+        self,
+        name: str,
+        adapter: str,
+        *,
+        config: Mapping[str, Any] | None = None,
+        policy: DestinationPolicy | Mapping[str, Any] | None = None,
+    ) -> DestinationInfo:
+        """Create a destination and start delivering to it; stored, so it survives a
+        restart. Raises :class:`~engine.errors.ConfigError` (``key``: ``name``,
+        ``adapter``, ``config.<field>``, ``policy.<field>``) for a bad definition and
+        :class:`~engine.errors.DefinitionConflictError` when the name is taken."""
+        info, _ = await self._destinations.put(
+            name, adapter, config or {}, _policy_settings(policy), create=True
+        )
+        return info
+
+    async def put_destination(
+        self,
+        name: str,
+        adapter: str,
+        *,
+        config: Mapping[str, Any] | None = None,
+        policy: DestinationPolicy | Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> DestinationInfo:
+        """Create or replace a destination (not one of the config file's). A
+        replacement takes over at once; the old adapter's attempts in flight finish.
+        ``expected_version``: only if it is still at this version (0: only if it does
+        not exist), else :class:`~engine.errors.StaleVersionError`. A config value sent
+        back as it was read (``[redacted]``) keeps the stored secret."""
+        info, _ = await self._destinations.put(
+            name, adapter, config or {}, _policy_settings(policy), expected_version=expected_version
+        )
+        return info
+
+    async def patch_destination(
+        self, name: str, changes: Mapping[str, Any], *, expected_version: int | None = None
+    ) -> DestinationInfo:
+        """Change a destination created at runtime by a JSON merge patch (RFC 7396) of
+        its definition (``adapter``, ``config``, ``policy``): settings left out keep
+        their stored values, secrets included. As :meth:`put_destination` otherwise."""
+        return await self._destinations.patch(name, changes, expected_version=expected_version)
+
+    async def delete_destination(
+        self, name: str, *, expected_version: int | None = None, force: bool = False
+    ) -> int:
+        """Delete a destination created at runtime and stop its worker (the attempts in
+        flight finish); answers how many of its deliveries are still open: they stay,
+        and go out if a destination of the name exists again. Refused
+        (:class:`~engine.errors.DefinitionConflictError`) while the routes name it,
+        unless ``force``, which takes it out of the routes first."""
+        return await self._destinations.delete(name, expected_version=expected_version, force=force)
+
+    def routes(self) -> RoutesInfo:
+        """The route table in force, and where it comes from."""
+        return self._destinations.routes()
+
+    async def set_routes(
+        self, table: RouteTable | None, *, expected_version: int | None = None
+    ) -> RoutesInfo:
+        """Put ``table`` in force for the messages routed from now on (None: the
+        config file's again); stored, so it survives a restart. Deliveries already
+        committed keep their destinations. Raises
+        :class:`~engine.errors.ConfigError` when it names a destination that does not
+        exist, :class:`~engine.errors.StaleVersionError` when ``expected_version``
+        does not hold."""
+        return await self._destinations.set_routes(table, expected_version=expected_version)
+
+    async def test_destination(
+        self,
+        name: str,
+        *,
+        content: str | None = None,
+        sender: str | None = None,
+        number: str | None = None,
+    ) -> TestResult:
+        """Deliver a sample message (flagged ``test``) to ``name`` once, now, outside
+        the outbox: nothing is stored, retried or counted. Answers how it went."""
+        return await self._destinations.test(name, content=content, sender=sender, number=number)
 
     async def delivery(self, delivery_id: str) -> DeliveryRecord | None:
         """One delivery of the outbox, or None."""
@@ -413,6 +510,8 @@ async def open(
 
             store = await stack.enter_async_context(open_store(config.store, config.data_dir))
         septet = Septet(config, store, destinations)
+        stack.push_async_callback(septet._destinations.aclose)
+        await septet._destinations.load()
         if septet._workers:
             await store.recover_claims()
             disabled = await store.disabled_destinations()
@@ -429,10 +528,8 @@ async def open(
                 )
                 for worker in septet._workers.values():
                     await workers.start(worker.run)
-                if septet._workers:
-                    await workers.start(
-                        report_outbox_depth, store, septet.metrics, tuple(septet._workers)
-                    )
+                septet._destinations.attach(workers)
+                await workers.start(report_outbox_depth, store, septet.metrics, septet._workers)
                 async with trio.open_nursery() as carrier_tasks:
                     webhooks: dict[str, WebhookCarrier] = {}
                     for carrier in carriers:
@@ -462,6 +559,22 @@ async def open(
             if body_error is not None and _only(group, body_error):
                 raise body_error from None
             raise
+
+
+class _Reserved(NewDelivery, frozen=True, kw_only=True):
+    """A delivery written claimed, with the worker that reserved its slot: that worker
+    attempts it, even when another has taken over the destination meanwhile."""
+
+    worker: DestinationWorker
+
+
+def _policy_settings(policy: DestinationPolicy | Mapping[str, Any] | None) -> dict[str, Any]:
+    if policy is None:
+        return {}
+    if isinstance(policy, DestinationPolicy):
+        settings: dict[str, Any] = msgspec.to_builtins(policy)
+        return settings
+    return dict(policy)
 
 
 def _only(group: BaseExceptionGroup[BaseException], error: BaseException) -> bool:

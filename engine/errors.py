@@ -19,6 +19,10 @@ caller can do about it::
     │   └── TimestampToleranceError      the signed timestamp is too old or too far in the future
     ├── ConfigError (ValueError)         invalid configuration; .key names the bad setting
     ├── PluginError                      a plugin that cannot be loaded or used; names it
+    ├── DefinitionConflictError          a change to a destination or the routes that the current
+    │   │                                state refuses: a name in use, a definition from the config
+    │   │                                file, routes still naming a destination
+    │   └── StaleVersionError            the definition changed since it was read; read it again
     ├── StoreError                       the inbox cannot be written or read now; retry later
     ├── EngineClosedError                the engine is shutting down or closed
     └── DeliveryError                    a destination could not take a message
@@ -34,6 +38,7 @@ from __future__ import annotations
 __all__ = [
     "CodecError",
     "ConfigError",
+    "DefinitionConflictError",
     "DeliveryError",
     "EngineClosedError",
     "Gsm7Error",
@@ -48,6 +53,7 @@ __all__ = [
     "SignatureError",
     "SignatureMismatchError",
     "SmppError",
+    "StaleVersionError",
     "StoreError",
     "TimestampToleranceError",
     "Ucs2Error",
@@ -196,6 +202,17 @@ class ConfigError(SeptetError, ValueError):
 class PluginError(SeptetError):
     """A plugin that cannot be loaded or used; the message names its distribution,
     version and the reason."""
+
+
+class DefinitionConflictError(SeptetError):
+    """A change to a destination or to the route table that the current state refuses:
+    the name is in use, the definition comes from the config file (change it there),
+    or the routes still name the destination. Nothing was changed."""
+
+
+class StaleVersionError(DefinitionConflictError):
+    """The definition is not at the version the change was based on (someone changed it
+    since it was read). Nothing was changed: read it again and redo the change."""
 
 
 class StoreError(SeptetError):

@@ -55,6 +55,7 @@ MessageFlag = Literal[
     "invalid_timestamp",  # the SCTS could not be read; sentAt is null
     "lossy_text",  # odd UCS-2 length or lone surrogates: some characters are U+FFFD
     "duplicate_parts",  # at least one part arrived more than once
+    "test",  # a sample sent by a destination's test-fire, never stored in the inbox
 ]
 """Flags a message can carry; each says something a consumer may need to act on."""
 

@@ -13,7 +13,8 @@ Requests (exactly one of ``preset``, ``text`` and ``pdu``)::
 
 ``number`` is the receiving number (default: the first of ``numbers``);
 ``carrierMessageId`` is optional for ``text``. The presets are listed in
-:data:`PRESETS`.
+:data:`PRESETS`. :meth:`SandboxCarrier.build_items` makes the items of a request given
+as a mapping, for other ways in (the REST API's ``POST /v1/sandbox/messages``).
 
 For each inbound item a request builds, the sandbox awaits the engine's ``emit``, which
 returns once the item is committed; only after the last one does it answer, as a
@@ -117,7 +118,7 @@ class _Request(
     carrier_message_id: str | None = None
 
 
-class _BadRequest(Exception):
+class _BadRequest(ValueError):
     pass
 
 
@@ -158,6 +159,17 @@ class SandboxCarrier:
                     await listener.aclose()
             if path is not None:
                 _remove_if_same(path, inode)
+
+    def build_items(self, request: Mapping[str, Any]) -> list[InboundItem]:
+        """The inbound items ``request`` (a request object of the socket, as a mapping)
+        makes, in the order this sandbox emits them; emit each and await it, in order,
+        to ingest them as the sandbox does. Raises :class:`ValueError` for a request it
+        cannot understand."""
+        try:
+            decoded = msgspec.convert(request, _Request)
+        except msgspec.ValidationError as exc:
+            raise _BadRequest(str(exc)) from None
+        return self._build_items(decoded)
 
     def _build_items(self, request: _Request) -> list[InboundItem]:
         kinds = [k for k in ("preset", "text", "pdu") if getattr(request, k) is not None]
@@ -213,8 +225,8 @@ class SandboxCarrier:
     async def _answer(self, line: bytes, emit: Emit) -> dict[str, Any]:
         try:
             items = self._build_items(_request_decoder.decode(line))
-        except (msgspec.DecodeError, _BadRequest, ValueError) as exc:
-            # ValueError: encode_deliver refusing a sender or text (a CodecError).
+        except (msgspec.DecodeError, ValueError) as exc:
+            # ValueError: a _BadRequest, or encode_deliver refusing a sender or text.
             return {"error": {"code": "bad_request", "message": str(exc)}}
         results: list[IngestResult] = []
         for item in items:

@@ -78,6 +78,9 @@ _Refused = dict[str, tuple[int, bytes]]
 class EmailConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Settings of one email destination; see the module docstring."""
 
+    redacted_fields: ClassVar[frozenset[str]] = frozenset({"password"})
+    """Fields that hold secrets: never shown where the settings are."""
+
     host: str
     from_address: str
     to: tuple[str, ...]

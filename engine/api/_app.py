@@ -4,8 +4,9 @@
   that instance name; the carrier verifies it, commits what it carries and answers.
 * ``/healthz`` answers while the process serves; ``/readyz`` once the inbox answers a
   read; ``/metrics`` is the Prometheus exposition.
-* ``/v1/...`` reads the inbox and the outbox and replays deliveries, with the admin key
-  as a Bearer token.
+* ``/v1/...`` reads and searches the inbox, deletes messages, reads the outbox, replays
+  deliveries and simulates inbound SMS through a sandbox carrier, with the admin key as
+  a Bearer token.
 * ``/openapi.json`` is the OpenAPI 3.1 document of all of the above, ``/docs`` the same
   as a web page; both are built once, with the app.
 
@@ -37,6 +38,7 @@ from ..config import ApiConfig
 from ..errors import EngineClosedError, StoreError
 from ..model import DeliveryStatus, Message
 from ..pipeline import MessageStream
+from ._config_routes import config_routes
 from ._docs import render_docs
 from ._envelopes import (
     AttemptList,
@@ -48,6 +50,7 @@ from ._envelopes import (
     Replayed,
 )
 from ._openapi import MAX_LIMIT, MAX_WAIT, openapi_document
+from ._sandbox import Sandboxes, SandboxInjection, SandboxRequest
 
 if TYPE_CHECKING:
     from .._engine import Septet
@@ -109,6 +112,8 @@ def build_app(
         Route("/v1/messages/wait", api.guarded(api.wait_for_message), methods=["GET"]),
         Route("/v1/stream", api.guarded(api.stream), methods=["GET"]),
         Route("/v1/messages/{id}", api.guarded(api.get_message), methods=["GET"]),
+        Route("/v1/messages/{id}", api.guarded(api.delete_message), methods=["DELETE"]),
+        Route("/v1/sandbox/messages", api.guarded(api.simulate), methods=["POST"]),
         Route("/v1/deliveries", api.guarded(api.list_deliveries), methods=["GET"]),
         Route(
             "/v1/deliveries/{id}/attempts",
@@ -122,6 +127,7 @@ def build_app(
             methods=["POST"],
         ),
         Route("/v1/destinations/{name}/enable", api.guarded(api.enable), methods=["POST"]),
+        *config_routes(septet, api.guarded, api._body),
     ]
     api.publish(openapi_document((route.path, route.methods or ()) for route in routes))
     return Starlette(
@@ -161,6 +167,7 @@ class _Api:
         self._carriers = carriers
         self._public_url = None if config.public_url is None else config.public_url.rstrip("/")
         self._key = None if config.admin_key is None else config.admin_key.encode()
+        self._sandboxes = Sandboxes(septet.config.carriers)
         self._document = b"{}"
         self._docs_page = ""
 
@@ -303,6 +310,7 @@ class _Api:
             since=since,
             until=until,
             has_otp=has_code,
+            text=query.get("q") or None,
             after=after,
             before=before,
             limit=limit + 1,
@@ -372,6 +380,36 @@ class _Api:
             raise ApiProblem(404, "Not Found", "no such message")
         return _json(message)
 
+    async def delete_message(self, request: Request) -> Response:
+        if not await self._septet.delete_message(request.path_params["id"]):
+            raise ApiProblem(404, "Not Found", "no such message")
+        return Response(status_code=204)
+
+    async def simulate(self, request: Request) -> Response:
+        """Ingest what a sandbox carrier makes of the request, item by item, each
+        committed before the next, as the carrier itself does."""
+        if not self._sandboxes:
+            raise ApiProblem(404, "Not Found", "no sandbox carrier is configured")
+        try:
+            wanted = _sandbox_request(await self._body(request))
+        except (msgspec.DecodeError, ValueError) as exc:
+            raise ApiProblem(400, "Bad Request", f"not a sandbox request: {exc}") from None
+        simulator = self._sandboxes.find(wanted.carrier)
+        if simulator is None:
+            detail = (
+                "the sandbox carrier cannot simulate messages"
+                if wanted.carrier is None
+                else f"no sandbox carrier is named {wanted.carrier!r}"
+            )
+            raise ApiProblem(404, "Not Found", detail)
+        try:
+            items = simulator.build_items(wanted.for_carrier())
+        except ValueError as exc:
+            raise ApiProblem(400, "Bad Request", str(exc)) from None
+        emit = self._septet._emit_as(simulator.name)
+        results = [await emit(item) for item in items]
+        return _json(await SandboxInjection.of(results, self._septet.get), status=201)
+
     # Deliveries ------------------------------------------------------------------
 
     async def list_deliveries(self, request: Request) -> Response:
@@ -427,6 +465,9 @@ class _Api:
         if name not in self._septet.destination_names:
             raise ApiProblem(404, "Not Found", f"no destination is named {name!r}")
         return name
+
+
+_sandbox_request = msgspec.json.Decoder(SandboxRequest).decode
 
 
 def _limit(text: str | None) -> int:

@@ -29,6 +29,7 @@ from ._envelopes import (
     Problem,
     Replayed,
 )
+from ._sandbox import SandboxInjection, SandboxRequest
 
 __all__ = ["openapi_document"]
 
@@ -48,6 +49,8 @@ _MODELS: tuple[type[msgspec.Struct], ...] = (
     AttemptList,
     Replayed,
     DestinationEnabled,
+    SandboxRequest,
+    SandboxInjection,
 )
 
 
@@ -256,6 +259,12 @@ def _operations() -> dict[str, dict[str, Any]]:
                     _SENDER,
                     _message_cursor("after", "Only messages newer than this one."),
                     _message_cursor("before", "Only messages older than this one."),
+                    _param(
+                        "query",
+                        "q",
+                        {"type": "string"},
+                        "Only messages whose text holds this, in any case and script.",
+                    ),
                 ],
                 guarded=True,
             )
@@ -320,6 +329,44 @@ def _operations() -> dict[str, dict[str, Any]]:
                 _responses(_json_ok(Message, "The message."), 401, 404, 503),
                 [_MESSAGE_PATH],
                 guarded=True,
+            ),
+            "delete": _operation(
+                "delete_message",
+                "Delete a message, its raw payload and its deliveries; a carrier's retry of"
+                " it is then a duplicate and stores nothing",
+                _responses({"description": "Deleted."}, 401, 404, 503, success="204"),
+                [_MESSAGE_PATH],
+                guarded=True,
+            ),
+        },
+        "/v1/sandbox/messages": {
+            "post": _operation(
+                "simulate_messages",
+                "Ingest simulated SMS (a preset, or a text) through a sandbox carrier",
+                _responses(
+                    _json_ok(SandboxInjection, "Committed: the outcomes and the messages."),
+                    400,
+                    401,
+                    404,
+                    413,
+                    503,
+                    success="201",
+                ),
+                guarded=True,
+                body={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": _ref(SandboxRequest),
+                            "examples": {
+                                "preset": {"value": {"preset": "otp"}},
+                                "text": {
+                                    "value": {"text": "Your code is 482913", "sender": "Acme"}
+                                },
+                            },
+                        }
+                    },
+                },
             )
         },
         "/v1/deliveries": {
@@ -392,7 +439,9 @@ def openapi_document(routes: Iterable[tuple[str, Collection[str]]]) -> dict[str,
     Raises :class:`LookupError` for a route or method with no description here, or a
     description with no route: either is a bug to fix in this module.
     """
-    known = _operations()
+    from ._config_openapi import CONFIG_MODELS, config_operations  # it uses this module
+
+    known = {**_operations(), **config_operations()}
     paths: dict[str, dict[str, Any]] = {}
     for route_path, methods in routes:
         path = _PARAM.sub(r"{\1}", route_path)
@@ -405,7 +454,7 @@ def openapi_document(routes: Iterable[tuple[str, Collection[str]]]) -> dict[str,
     if undescribed:
         raise LookupError(f"described but not routed: {sorted(undescribed)}")
     _, schemas = msgspec.json.schema_components(
-        [*_MODELS, Message, DeliveryRecord, DeliveryAttempt],
+        [*_MODELS, *CONFIG_MODELS, Message, DeliveryRecord, DeliveryAttempt],
         ref_template="#/components/schemas/{name}",
     )
     # Round-trip through JSON: msgspec leaves Python defaults in (a tuple's is ``()``),

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -89,6 +89,12 @@ class DestinationWorker:
         worker scheduled it (None when unknown)."""
         self.disabled: str | None = None
         """Why the destination is disabled, or None while it delivers."""
+        self._stopping = False
+        self._reserved = 0
+        """Slots :meth:`reserve` handed out whose delivery has not started or been released."""
+        self._unreserved = trio.Event()
+        self.stopped = trio.Event()
+        """Set once :meth:`run` has returned."""
 
     def wake(self) -> None:
         """A delivery for this destination was committed (or replayed): look now."""
@@ -103,6 +109,7 @@ class DestinationWorker:
         """Hold a slot for a delivery about to be committed; False when it must queue."""
         if (
             self._attempts is None
+            or self._stopping
             or self.disabled is not None
             or self._policy.ordered
             or self._breaker.state != "closed"
@@ -115,18 +122,36 @@ class DestinationWorker:
         if self._bucket is not None and self._bucket.take(trio.current_time()) > 0:
             self._slots.release()
             return False
+        self._reserved += 1
         return True
 
     def release(self) -> None:
         """Give back a slot :meth:`reserve` held (the message was not committed)."""
         self._slots.release()
+        self._settle_reservation()
 
     def start(self, claimed: ClaimedDelivery) -> None:
         """Attempt a delivery committed as claimed by this worker, in the reserved slot."""
+        self._settle_reservation()
         if self._attempts is None:  # stopped meanwhile: the lease hands it back later
             self._slots.release()
             return
         self._attempts.start_soon(self._attempt, claimed)
+
+    def _settle_reservation(self) -> None:
+        self._reserved -= 1
+        if not self._reserved:
+            self._unreserved.set()
+
+    def stop(self) -> None:
+        """Claim nothing more; :meth:`run` returns once the attempts in flight (and the
+        deliveries reserved for it) have finished, each within the policy's timeout.
+
+        For replacing or removing a destination while the engine runs: what this worker
+        did not claim stays in the store, for the next worker of the name.
+        """
+        self._stopping = True
+        self._wakeup.set()
 
     @property
     def lease_seconds(self) -> float:
@@ -139,7 +164,7 @@ class DestinationWorker:
                 self._attempts = attempts
                 task_status.started()
                 backoff = _STORE_BACKOFF_MIN
-                while True:
+                while not self._stopping:
                     try:
                         await self._claim_and_start(attempts)
                     except StoreError as exc:
@@ -154,8 +179,14 @@ class DestinationWorker:
                         backoff = min(backoff * 2, _STORE_BACKOFF_MAX)
                     else:
                         backoff = _STORE_BACKOFF_MIN
+                # Stopped: a message committed now may still hold a slot reserved here,
+                # and its attempt belongs to this worker.
+                while self._reserved:
+                    self._unreserved = trio.Event()
+                    await self._unreserved.wait()
         finally:
             self._attempts = None
+            self.stopped.set()
 
     async def _claim_and_start(self, attempts: trio.Nursery) -> None:
         self._wakeup = trio.Event()
@@ -395,11 +426,12 @@ def _text(error: BaseException) -> str:
 async def report_outbox_depth(
     store: Store,
     metrics: EngineMetrics,
-    destinations: tuple[str, ...],
+    destinations: Iterable[str],
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Keep the queue-depth and oldest-age gauges of ``destinations`` current."""
+    """Keep the queue-depth and oldest-age gauges of ``destinations`` current (read
+    again on every round: a live collection may gain and lose names)."""
     task_status.started()
     while True:
         depth = await store.outbox_depth()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._definitions import StoredDestination, StoredRoutes
 from ._open import open_store
 from ._protocol import (
     BufferedPart,
@@ -22,6 +23,8 @@ __all__ = [
     "PartAdded",
     "SqliteStore",
     "Store",
+    "StoredDestination",
+    "StoredRoutes",
     "Written",
     "open_sqlite_store",
     "open_store",

@@ -22,6 +22,7 @@ from typing import Literal, Protocol, runtime_checkable
 import msgspec
 
 from ..model import DeliveryAttempt, DeliveryRecord, DeliveryStatus, Message, StatusReport
+from ._definitions import StoredDestination, StoredRoutes
 
 __all__ = [
     "BufferedPart",
@@ -111,6 +112,11 @@ class MessageQuery(msgspec.Struct, frozen=True, kw_only=True):
     ``after`` / ``before`` are message ids (exclusive bounds; ids sort by time), so a
     caller pages with the last id it saw and a watcher follows with ``after``; a bound
     that is not a message id raises :class:`ValueError`.
+
+    ``text`` keeps the messages whose content holds it, ignoring case in every script
+    (both sides compatibility-normalized and case-folded: "STRASSE" finds "Straße",
+    "ПРИВЕТ" finds "привет"); it is matched row by row within the other filters, with
+    no index of its own, until ``limit`` messages are found.
     """
 
     tenant: str
@@ -121,6 +127,7 @@ class MessageQuery(msgspec.Struct, frozen=True, kw_only=True):
     after: str | None = None
     before: str | None = None
     has_otp: bool | None = None
+    text: str | None = None
     limit: int = 100
     oldest_first: bool = False
 
@@ -210,6 +217,21 @@ class Store(Protocol):
         """The raw payload kept with a message for audit."""
         ...
 
+    async def delete_message(self, tenant: str, message_id: str) -> bool:
+        """Delete a message of ``tenant``; False when there is no such message.
+
+        In one transaction: the message, its raw payload, and its deliveries with their
+        attempt logs go (whatever their state: an open one is never attempted again, and
+        none is left to replay); its status reports stay, unlinked. An attempt already
+        under way when the message is deleted is not recalled.
+
+        Its carrier ids stay as a tombstone, so a carrier's late retry stores nothing: a
+        commit of a message with the deleted one's carrier id answers ``duplicate`` with
+        the message it was given (never stored), and a part with one of its parts'
+        carrier ids is ``seen``, with ``message_id`` the deleted id.
+        """
+        ...
+
     # The outbox ------------------------------------------------------------------
 
     async def claim_deliveries(
@@ -292,6 +314,48 @@ class Store(Protocol):
 
     async def delivery_attempts(self, tenant: str, delivery_id: str) -> Sequence[DeliveryAttempt]:
         """The attempt log of one delivery of ``tenant``."""
+        ...
+
+    # Destinations and routes set at runtime (see :mod:`._definitions`) ---------------
+
+    async def destinations(self, tenant: str) -> Sequence[StoredDestination]:
+        """The destinations of ``tenant`` defined at runtime, by name."""
+        ...
+
+    async def put_destination(
+        self,
+        tenant: str,
+        name: str,
+        *,
+        adapter: str,
+        config: Mapping[str, object],
+        policy: Mapping[str, object],
+        expected_version: int | None = None,
+    ) -> StoredDestination | None:
+        """Create or replace a destination; None (nothing written) when
+        ``expected_version`` does not hold."""
+        ...
+
+    async def delete_destination(
+        self, tenant: str, name: str, *, expected_version: int | None = None
+    ) -> bool:
+        """Delete a destination's definition, not its deliveries; False when there was
+        none or ``expected_version`` does not hold."""
+        ...
+
+    async def route_table(self, tenant: str) -> StoredRoutes | None:
+        """The route table of ``tenant`` as last set, or None if it never was."""
+        ...
+
+    async def put_route_table(
+        self,
+        tenant: str,
+        table: Mapping[str, object] | None,
+        *,
+        expected_version: int | None = None,
+    ) -> StoredRoutes | None:
+        """Set the route table of ``tenant`` (None: the config file's is in force again);
+        None (nothing written) when ``expected_version`` does not hold."""
         ...
 
     async def aclose(self) -> None:

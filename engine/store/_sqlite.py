@@ -14,6 +14,11 @@ copies its last few frames itself between two batches, so SQLite starts it over.
 
 After :meth:`SqliteStore.aclose` (or leaving :func:`open_sqlite_store`) every call raises
 :class:`~engine.errors.EngineClosedError`; writes queued before it are committed first.
+
+Deleted messages leave tombstones (see :mod:`._sqlite_manage`): the store keeps their
+carrier ids in memory and answers a message commit that repeats one as a duplicate
+before it reaches the writer, a set lookup that costs nothing while no message was ever
+deleted.
 """
 
 from __future__ import annotations
@@ -26,13 +31,16 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TypeVar, cast
 
+import msgspec
 import trio
 
 from .._ids import new_id
 from ..errors import EngineClosedError, StoreError
 from ..model import DeliveryAttempt, DeliveryRecord, DeliveryStatus, Message, StatusReport
+from . import _sqlite_config as stored_config
 from . import _sqlite_outbox as outbox
 from . import _sqlite_reads as reads
+from ._definitions import StoredDestination, StoredRoutes
 from ._protocol import (
     BufferedPart,
     ClaimedDelivery,
@@ -42,6 +50,7 @@ from ._protocol import (
     PartAdded,
     Written,
 )
+from ._sqlite_manage import CarrierKey, DeleteMessage, load_tombstones
 from ._sqlite_outbox import (
     ClaimDeliveries,
     FinishAttempt,
@@ -49,7 +58,7 @@ from ._sqlite_outbox import (
     ReplayDeliveries,
     SetDestinationDisabled,
 )
-from ._sqlite_rows import MessageRow, message_row, micros
+from ._sqlite_rows import MessageRow, message_key, message_row, micros
 from ._sqlite_schema import (
     RESTART_FRAMES,
     ConnectHook,
@@ -67,6 +76,7 @@ from ._sqlite_writes import (
     CommitStatus,
     CompletePartSet,
     DeliveryRow,
+    WriteOp,
 )
 
 __all__ = ["SqliteStore", "open_sqlite_store"]
@@ -81,8 +91,15 @@ class SqliteStore:
     """The :class:`~engine.store.Store` on one SQLite file; get one from
     :func:`open_sqlite_store`, which runs its writer task."""
 
-    def __init__(self, writer: BatchWriter, readers: Sequence[sqlite3.Connection]) -> None:
+    def __init__(
+        self,
+        writer: BatchWriter,
+        readers: Sequence[sqlite3.Connection],
+        tombstones: set[CarrierKey] | None = None,
+    ) -> None:
         self._writer = writer
+        self._tombstones: set[CarrierKey] = set() if tombstones is None else tombstones
+        """The carrier ids of the deleted messages (see :meth:`delete_message`)."""
         self._reader_count = len(readers)
         self._read_limiter = trio.CapacityLimiter(len(readers))
         self._pool_send, self._pool_receive = trio.open_memory_channel[sqlite3.Connection](
@@ -105,6 +122,9 @@ class SqliteStore:
         self, message: Message, *, raw: bytes | None = None, destinations: Destinations = ()
     ) -> Written:
         row = message_row(message)
+        if self._tombstones and self._buried(message):
+            await trio.lowlevel.checkpoint()
+            return Written(outcome="duplicate", message=message)
         op = CommitMessage(message, raw, row, _outbox(row, message, destinations))
         return cast(Written, await self._writer.submit(op))
 
@@ -118,6 +138,10 @@ class SqliteStore:
         if not messages:
             await trio.lowlevel.checkpoint()
             return []
+        if self._tombstones:
+            buried = [self._buried(message) for message, _ in messages]
+            if any(buried):
+                return await self._commit_unburied(messages, destinations, buried)
         if destinations is None:
             ops = [CommitMessage(message, raw, message_row(message)) for message, raw in messages]
         else:
@@ -128,6 +152,31 @@ class SqliteStore:
                 row = message_row(message)
                 ops.append(CommitMessage(message, raw, row, _outbox(row, message, names)))
         return cast(list[Written], await self._writer.submit(CommitMessages(ops)))
+
+    def _buried(self, message: Message) -> bool:
+        """Whether ``message`` repeats the carrier id of a deleted message."""
+        carrier_id = message.carrier_message_id
+        return carrier_id is not None and (message.carrier, carrier_id) in self._tombstones
+
+    async def _commit_unburied(
+        self,
+        messages: Sequence[tuple[Message, bytes | None]],
+        destinations: Sequence[Destinations] | None,
+        buried: Sequence[bool],
+    ) -> list[Written]:
+        """:meth:`commit_messages` for the messages not ``buried``; the others are
+        duplicates of nothing, answered with themselves."""
+        if destinations is not None and len(destinations) != len(messages):
+            raise ValueError("destinations must name one list per message")
+        keep = [i for i, gone in enumerate(buried) if not gone]
+        written = await self.commit_messages(
+            [messages[i] for i in keep],
+            destinations=None if destinations is None else [destinations[i] for i in keep],
+        )
+        answers = [Written(outcome="duplicate", message=message) for message, _ in messages]
+        for i, answer in zip(keep, written, strict=True):
+            answers[i] = answer
+        return answers
 
     async def add_part(self, part: BufferedPart) -> PartAdded:
         return cast(PartAdded, await self._writer.submit(AddPart(part)))
@@ -146,6 +195,28 @@ class SqliteStore:
 
     async def commit_status(self, report: StatusReport) -> StatusReport:
         return cast(StatusReport, await self._writer.submit(CommitStatus(report)))
+
+    async def delete_message(self, tenant: str, message_id: str) -> bool:
+        """See :mod:`._sqlite_manage` for what goes and what stays."""
+        message = await self.get_message(tenant, message_id)
+        if message is None:
+            return False
+        carrier_id = message.carrier_message_id
+        tombstone = None if carrier_id is None else (message.carrier, carrier_id)
+        # Buried before the delete is queued: a retry queued behind the delete must not
+        # be stored; one queued before it is a duplicate of the message, still there.
+        fresh = tombstone is not None and tombstone not in self._tombstones
+        if tombstone is not None:
+            self._tombstones.add(tombstone)
+        op = DeleteMessage(tenant, message_key(message_id), micros(_now()))
+        try:
+            # The writer runs any op's ``run(conn)`` in the batch's transaction.
+            deleted = cast(bool, await self._writer.submit(cast(WriteOp, op)))
+        except BaseException:
+            if fresh and tombstone is not None:
+                self._tombstones.discard(tombstone)  # nothing was deleted
+            raise
+        return deleted
 
     # The outbox -------------------------------------------------------------------
 
@@ -252,6 +323,58 @@ class SqliteStore:
     async def delivery_attempts(self, tenant: str, delivery_id: str) -> Sequence[DeliveryAttempt]:
         return await self._read(lambda conn: outbox.delivery_attempts(conn, tenant, delivery_id))
 
+    # Destinations and routes set at runtime -------------------------------------------
+
+    async def destinations(self, tenant: str) -> Sequence[StoredDestination]:
+        return await self._read(lambda conn: stored_config.destinations(conn, tenant))
+
+    async def put_destination(
+        self,
+        tenant: str,
+        name: str,
+        *,
+        adapter: str,
+        config: Mapping[str, object],
+        policy: Mapping[str, object],
+        expected_version: int | None = None,
+    ) -> StoredDestination | None:
+        op = stored_config.PutDestination(
+            tenant=tenant,
+            name=name,
+            adapter=adapter,
+            config=_json(config),
+            policy=_json(policy),
+            now=micros(_now()),
+            expected_version=expected_version,
+        )
+        return cast("StoredDestination | None", await self._writer.submit(_op(op)))
+
+    async def delete_destination(
+        self, tenant: str, name: str, *, expected_version: int | None = None
+    ) -> bool:
+        op = stored_config.DeleteDestination(
+            tenant=tenant, name=name, expected_version=expected_version
+        )
+        return cast(bool, await self._writer.submit(_op(op)))
+
+    async def route_table(self, tenant: str) -> StoredRoutes | None:
+        return await self._read(lambda conn: stored_config.route_table(conn, tenant))
+
+    async def put_route_table(
+        self,
+        tenant: str,
+        table: Mapping[str, object] | None,
+        *,
+        expected_version: int | None = None,
+    ) -> StoredRoutes | None:
+        op = stored_config.PutRouteTable(
+            tenant=tenant,
+            table=None if table is None else _json(table),
+            now=micros(_now()),
+            expected_version=expected_version,
+        )
+        return cast("StoredRoutes | None", await self._writer.submit(_op(op)))
+
     # Reads ----------------------------------------------------------------------
 
     async def part_sets(
@@ -341,14 +464,18 @@ def _run_query(query: Callable[[sqlite3.Connection], T], conn: sqlite3.Connectio
 
 def _open_connections(
     path: str, readers: int, hook: ConnectHook | None
-) -> tuple[sqlite3.Connection, list[sqlite3.Connection]]:
-    """Open the writer, migrate, then open the readers; close them all on failure."""
+) -> tuple[sqlite3.Connection, list[sqlite3.Connection], set[CarrierKey]]:
+    """Open the writer, migrate, read the tombstones, then open the readers; close them
+    all on failure."""
     opened: list[sqlite3.Connection] = []
     try:
         writer = connect_writer(path, hook=hook)
         opened.append(writer)
         migrate(writer, load_migrations())
-        opened.extend(connect_reader(path) for _ in range(readers))
+        tombstones = load_tombstones(writer)
+        for _ in range(readers):
+            opened.append(connect_reader(path))
+            reads.prepare_reader(opened[-1])
     except sqlite3.Error as exc:
         for conn in opened:
             conn.close()
@@ -357,7 +484,7 @@ def _open_connections(
         for conn in opened:
             conn.close()
         raise
-    return opened[0], opened[1:]
+    return opened[0], opened[1:], tombstones
 
 
 @asynccontextmanager
@@ -379,7 +506,7 @@ async def open_sqlite_store(
     if readers < 1:
         raise ValueError("readers must be at least 1")
     filename = os.fspath(path)
-    writer_conn, reader_conns = await trio.to_thread.run_sync(
+    writer_conn, reader_conns, tombstones = await trio.to_thread.run_sync(
         _open_connections, filename, readers, _writer_hook
     )
     try:
@@ -390,7 +517,7 @@ async def open_sqlite_store(
         for conn in (writer_conn, *reader_conns):
             conn.close()
         raise
-    store = SqliteStore(writer, reader_conns)
+    store = SqliteStore(writer, reader_conns, tombstones)
     body_error: BaseException | None = None
     try:
         async with trio.open_nursery() as nursery:
@@ -413,6 +540,16 @@ async def open_sqlite_store(
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _json(value: Mapping[str, object]) -> bytes:
+    return msgspec.json.encode(value)
+
+
+def _op(op: stored_config.ConfigOp) -> WriteOp:
+    # The writer runs any op that is not a message write as ``op.run(conn)``, in the
+    # batch's transaction, as it does the outbox's.
+    return cast(WriteOp, op)
 
 
 def _outbox(

@@ -3,12 +3,18 @@
 Every query about messages names the tenant, so an id of another tenant's message
 answers nothing at all, exactly like an id that does not exist.
 
+Text search has no index (the ingest path pays for every index on ``messages``): a
+reader connection gets a SQL function, :func:`prepare_reader`, that decodes a row's
+content and matches it as Python compares text, not as SQLite's ``LIKE`` does (which
+folds the case of ASCII letters only).
+
 Everything here blocks: the store runs it in a worker thread.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from itertools import groupby
@@ -24,9 +30,41 @@ __all__ = [
     "get_message",
     "list_messages",
     "part_sets",
+    "prepare_reader",
     "raw_payload",
+    "search_key",
     "status_reports",
 ]
+
+_CONTAINS = "septet_content_contains"
+"""The SQL function :func:`prepare_reader` registers: ``(body, key) -> 0 or 1``."""
+
+
+class _Content(msgspec.Struct):
+    content: str = ""
+
+
+_decode_content = msgspec.json.Decoder(_Content).decode
+
+
+def search_key(text: str) -> str:
+    """``text`` as a search compares it: NFKC-normalized, then case-folded, so case and
+    compatibility forms never matter ("STRASSE" and "straße", "ПРИВЕТ" and "привет",
+    a full-width letter and its ASCII one), in any script."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _content_contains(body: bytes, key: str) -> bool:
+    try:
+        content = _decode_content(body).content
+    except msgspec.DecodeError:
+        return False
+    return key in search_key(content)
+
+
+def prepare_reader(conn: sqlite3.Connection) -> None:
+    """Register the text-search function on a new reader connection."""
+    conn.create_function(_CONTAINS, 2, _content_contains, deterministic=True)
 
 
 def get_message(conn: sqlite3.Connection, tenant: str, message_id: str) -> Message | None:
@@ -49,7 +87,8 @@ def find_by_carrier_id(
 
 def list_messages(conn: sqlite3.Connection, query: MessageQuery) -> list[Message]:
     """``since`` is inclusive and ``until`` exclusive (on ``received_at``); ``after`` and
-    ``before`` are exclusive (on the id); a ``limit`` below 1 answers nothing."""
+    ``before`` are exclusive (on the id); a ``limit`` below 1 answers nothing. ``text``
+    needs the function :func:`prepare_reader` registers on ``conn``."""
     if query.limit < 1:
         return []
     where = ["tenant = ?"]
@@ -62,6 +101,8 @@ def list_messages(conn: sqlite3.Connection, query: MessageQuery) -> list[Message
         ("received_at >= ?", None if query.since is None else micros(query.since)),
         ("received_at < ?", None if query.until is None else micros(query.until)),
         ("has_otp = ?", query.has_otp),
+        # Last: SQLite tries the cheap comparisons first, this one only on what is left.
+        (f"{_CONTAINS}(body, ?)", None if query.text is None else search_key(query.text)),
     ):
         if value is not None:
             where.append(clause)

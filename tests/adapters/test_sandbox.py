@@ -368,3 +368,25 @@ def test_config_limits() -> None:
     with pytest.raises(ValueError, match="auto_rate"):
         SandboxConfig(auto_rate=float("inf"))
     assert os.fspath(SandboxConfig(socket="a.sock").socket or "") == "a.sock"
+
+
+def test_build_items_makes_a_requests_items_without_a_socket() -> None:
+    sandbox = make_sandbox(None, seed=3)
+    (text,) = sandbox.build_items(
+        {"text": "Привет 👋", "sender": "+447700900123", "carrierMessageId": "T-9"}
+    )
+    assert isinstance(text, InboundText)
+    assert (text.carrier, text.number, text.text) == ("sandbox-test", NUMBER, "Привет 👋")
+    assert text.carrier_message_id == "T-9"
+    parts = sandbox.build_items({"preset": "multipart-out-of-order", "number": "+15550100009"})
+    assert len(parts) >= 3
+    assert all(isinstance(p, InboundPdu) and p.number == "+15550100009" for p in parts)
+    for request, message in [
+        ({"preset": "otp", "text": "hi"}, "exactly one"),
+        ({"preset": "nope"}, "unknown preset"),
+        ({"text": "hi"}, "sender"),
+        ({"preset": 5}, "Expected"),
+        ({"preset": "otp", "extra": 1}, "unknown field"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            sandbox.build_items(request)

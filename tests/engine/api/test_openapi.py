@@ -29,7 +29,7 @@ from starlette.routing import Route
 import engine
 from engine import signing
 from engine.api import build_app, serve_api
-from engine.config import ApiConfig, Config, DestinationConfig
+from engine.config import ApiConfig, CarrierConfig, Config, DestinationConfig
 from engine.delivery import DestinationPolicy, RouteTable
 from engine.model import InboundText
 
@@ -50,7 +50,8 @@ CHECKS = [
 @asynccontextmanager
 async def _server(tmp_path: Path) -> AsyncIterator[tuple[engine.Septet, str]]:
     """The API with a destination whose receiver refuses everything, and one message
-    already failed to it, so the inbox and the outbox have something to list."""
+    already failed to it, so the inbox and the outbox have something to list; and a
+    sandbox carrier, so simulated messages can be injected."""
     async with open_http_server(default=Answer(status=400)) as receiver:
         hook = DestinationConfig(
             name="hook",
@@ -63,7 +64,10 @@ async def _server(tmp_path: Path) -> AsyncIterator[tuple[engine.Septet, str]]:
             policy=DestinationPolicy(schedule=()),
         )
         config = Config(
-            data_dir=str(tmp_path), destinations=(hook,), routes=RouteTable(default=("hook",))
+            data_dir=str(tmp_path),
+            carriers=(CarrierConfig(name="sim", adapter="sandbox"),),
+            destinations=(hook,),
+            routes=RouteTable(default=("hook",)),
         )
         async with engine.open(config) as septet, trio.open_nursery() as nursery:
             await septet.ingest(
@@ -130,6 +134,15 @@ async def test_the_documented_limits_are_the_handlers(tmp_path: Path) -> None:
         assert params["since"] == {"type": "string", "format": "date-time"}
         assert params["has_code"] == {"type": "boolean"}
         assert params["after"]["pattern"] == "^msg_[0-9a-f]{32}$"
+        assert params["q"] == {"type": "string"}
+        deleted = document["paths"]["/v1/messages/{id}"]["delete"]["responses"]
+        assert "content" not in deleted["204"]
+        simulate = document["paths"]["/v1/sandbox/messages"]["post"]
+        body = simulate["requestBody"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": "#/components/schemas/SandboxRequest"}
+        request = document["components"]["schemas"]["SandboxRequest"]
+        assert request["additionalProperties"] is False
+        assert set(request["properties"]) >= {"preset", "text", "sender", "carrierMessageId"}
         wait = document["paths"]["/v1/messages/wait"]["get"]["parameters"]
         timeout = next(p["schema"] for p in wait if p["name"] == "timeout")
         assert timeout == {"type": "number", "minimum": 0, "maximum": 300, "default": 30}
@@ -221,11 +234,13 @@ def _shorten_the_long_poll(case: schemathesis.Case) -> None:
 async def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(
     tmp_path: Path,
 ) -> None:
-    async with _server(tmp_path) as (_, url):
+    async with _server(tmp_path) as (septet, url):
         document = await _document(url)
         with trio.fail_after(120):
             exercised = await trio.to_thread.run_sync(_fuzz, document, url)
         assert len(exercised) == sum(len(ops) for ops in document["paths"].values()) - 1
+        injected = await septet.messages(limit=1000)
+        assert {m.carrier for m in injected} == {"openapi-test", "sim"}  # 201s were checked
 
 
 @pytest.mark.parametrize(

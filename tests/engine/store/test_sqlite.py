@@ -19,7 +19,7 @@ from engine.config import StoreConfig
 from engine.errors import StoreError
 from engine.model import Message
 from engine.store import MessageQuery, SqliteStore, Written, open_sqlite_store, open_store
-from engine.store._sqlite_schema import load_migrations
+from engine.store._sqlite_schema import checkpoint, connect_reader, connect_writer, load_migrations
 
 pytestmark = pytest.mark.trio
 
@@ -252,27 +252,48 @@ async def test_a_read_only_database_fails_loudly_then_recovers(
     assert _query(path, "PRAGMA integrity_check") == [("ok",)]
 
 
-async def test_the_wal_starts_over_under_steady_writes(
+async def test_a_long_wal_gets_the_writers_help_to_start_over(
     tmp_path: Path, records: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Small thresholds so a few thousand messages cross them many times over.
+    # Under steady writes a checkpoint beside the writer finishes while the writer is in
+    # a transaction, so SQLite never starts the WAL over; once the WAL is long the store
+    # asks the writer to copy the last frames itself, between two batches.
     monkeypatch.setattr("engine.store._sqlite.CHECKPOINT_SECONDS", 0.01)
-    monkeypatch.setattr("engine.store._sqlite.RESTART_FRAMES", 64)
-    path = tmp_path / "inbox.db"
-    wal = tmp_path / "inbox.db-wal"
-    async with open_sqlite_store(path, batch_ms=0) as store:
+    monkeypatch.setattr("engine.store._sqlite.RESTART_FRAMES", 1)
+    async with open_sqlite_store(tmp_path / "inbox.db") as store:
+        writer = store._writer
+        restarts: list[int] = []
+        restart = writer._restart
 
-        async def producer() -> None:
-            for _ in range(80):
-                batch = [(records.message(content="x" * 400), None) for _ in range(40)]
-                await store.commit_messages(batch)
+        def counted() -> None:
+            restarts.append(1)
+            restart()
 
-        # Writes back to back: the writer is always in a transaction when a checkpoint
-        # beside it finishes, so only its own help lets the WAL start over.
-        async with trio.open_nursery() as nursery:
-            for _ in range(3):
-                nursery.start_soon(producer)
-        listed = await store.list_messages(MessageQuery(tenant="acme", limit=10_000))
-        assert len(listed) == 9_600
-        # Without starting over the WAL holds every page written: over 10 MB here.
-        assert wal.stat().st_size < 6_000_000
+        monkeypatch.setattr(writer, "_restart", counted)
+        with trio.fail_after(10):
+            while not restarts:
+                await store.commit_messages([(records.message(), None) for _ in range(20)])
+                await trio.sleep(0.005)
+        await store.commit_message(records.message())
+
+        def frames(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+
+        # The write after the writer's checkpoint started the WAL over: it holds only
+        # that write's pages.
+        assert await store._read(frames) < 20
+
+
+async def test_checkpoint_rounds_until_the_wal_is_copied(tmp_path: Path) -> None:
+    path = str(tmp_path / "inbox.db")
+    with closing(connect_writer(path)) as writer, closing(connect_reader(path)) as reader:
+        writer.execute("CREATE TABLE t (x BLOB)")
+        for _ in range(10):
+            writer.execute("INSERT INTO t VALUES (randomblob(8000))")
+        log = checkpoint(reader)
+        assert log > 20
+        busy, frames, copied = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert (busy, frames, copied) == (0, log, log)
+        # Everything was copied: the next write starts the WAL over.
+        writer.execute("INSERT INTO t VALUES (1)")
+        assert reader.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1] < log
