@@ -77,6 +77,8 @@ from ._sqlite_writes import (
     CompletePartSet,
     DeliveryRow,
     WriteOp,
+    commit_message_op,
+    prepared,
 )
 
 __all__ = ["SqliteStore", "open_sqlite_store"]
@@ -125,7 +127,7 @@ class SqliteStore:
         if self._tombstones and self._buried(message):
             await trio.lowlevel.checkpoint()
             return Written(outcome="duplicate", message=message)
-        op = CommitMessage(message, raw, row, _outbox(row, message, destinations))
+        op = commit_message_op(message, raw, row, _outbox(row, message, destinations))
         return cast(Written, await self._writer.submit(op))
 
     async def commit_messages(
@@ -151,7 +153,8 @@ class SqliteStore:
             for (message, raw), names in zip(messages, destinations, strict=True):
                 row = message_row(message)
                 ops.append(CommitMessage(message, raw, row, _outbox(row, message, names)))
-        return cast(list[Written], await self._writer.submit(CommitMessages(ops)))
+        op = CommitMessages(ops, prepared(ops))
+        return cast(list[Written], await self._writer.submit(op))
 
     def _buried(self, message: Message) -> bool:
         """Whether ``message`` repeats the carrier id of a deleted message."""

@@ -39,7 +39,16 @@ import sqlite3
 from collections.abc import Sequence
 from typing import cast
 
-__all__ = ["ROWS_STEP", "NewMessageRow", "fits", "insert_new", "prepare_writer"]
+__all__ = [
+    "ROWS_STEP",
+    "NewMessageRow",
+    "Prepared",
+    "fits",
+    "insert_new",
+    "insert_prepared",
+    "prepare",
+    "prepare_writer",
+]
 
 ROWS_STEP = 32
 """Statements hold a multiple of this many message rows, and of delivery rows."""
@@ -162,6 +171,84 @@ def _insert_sql(messages: int, deliveries: int) -> str:
     return f"INSERT INTO incoming VALUES {','.join(rows)}"
 
 
+class Prepared:
+    """The parameters of some new messages and deliveries, bound in the order
+    :func:`insert_prepared` writes them, with their keys to check for repeats.
+
+    Made where the messages are submitted (the trio thread, which has time to spare),
+    so the writer, the one thread every commit waits for, only joins lists.
+    """
+
+    __slots__ = (
+        "carrier_ids",
+        "carrier_keys",
+        "deliveries",
+        "delivery_params",
+        "ids",
+        "message_params",
+    )
+
+    def __init__(
+        self, messages: Sequence[NewMessageRow], deliveries: Sequence[Sequence[object]]
+    ) -> None:
+        self.message_params = _message_params(messages)
+        self.delivery_params = _delivery_params(deliveries)
+        self.ids = {message[0] for message in messages}
+        """The message keys: fewer than the messages when one repeats another."""
+        self.carrier_keys = {(m[7], m[8]) for m in messages if m[8] is not None}
+        """The (carrier, carrier id) pairs: fewer than :attr:`carrier_ids` on a repeat."""
+        self.carrier_ids = sum(1 for m in messages if m[8] is not None)
+        self.deliveries = len(deliveries)
+
+    @property
+    def messages(self) -> int:
+        return len(self.message_params) // 10
+
+
+def prepare(
+    messages: Sequence[NewMessageRow], deliveries: Sequence[Sequence[object]] = ()
+) -> Prepared:
+    """:class:`Prepared` parameters for ``messages`` and ``deliveries``."""
+    return Prepared(messages, deliveries)
+
+
+def _message_params(messages: Sequence[NewMessageRow]) -> list[object]:
+    params: list[object] = []
+    extend = params.extend
+    for key, tenant, number, sender, received, has_otp, body, *carrier, raw in messages:
+        extend((bytearray(key), tenant, number, sender, received, has_otp))
+        extend((body, *carrier, _NO_RAW if raw is None else bytearray(raw)))
+    return params
+
+
+def _delivery_params(deliveries: Sequence[Sequence[object]]) -> list[object]:
+    params: list[object] = []
+    extend = params.extend
+    for delivery in deliveries:
+        delivery_key, of_message, in_tenant, *rest = delivery
+        keys = (bytearray(cast(bytes, delivery_key)), in_tenant)
+        extend((*keys, bytearray(cast(bytes, of_message)), *rest))
+    return params
+
+
+def insert_prepared(conn: sqlite3.Connection, prepared: Sequence[Prepared]) -> None:
+    """Insert everything ``prepared`` holds in one statement; the caller checked that it
+    :func:`fits`. Raises :class:`sqlite3.IntegrityError` for a repeat, as
+    :func:`insert_new` does."""
+    messages = sum(p.messages for p in prepared)
+    deliveries = sum(p.deliveries for p in prepared)
+    message_slots = _slots(messages)
+    delivery_slots = _slots(deliveries)
+    params: list[object] = []
+    for one in prepared:
+        params += one.message_params
+    params += _MESSAGE_PADDING * (message_slots - messages)
+    for one in prepared:
+        params += one.delivery_params
+    params += _DELIVERY_PADDING * (delivery_slots - deliveries)
+    conn.execute(_insert_sql(message_slots, delivery_slots), params)
+
+
 def insert_new(
     conn: sqlite3.Connection,
     messages: Sequence[NewMessageRow],
@@ -181,19 +268,4 @@ def insert_new(
         some_deliveries = deliveries[start_deliveries : start_deliveries + _MOST_ROWS]
         start_messages += len(some_messages)
         start_deliveries += len(some_deliveries)
-        params: list[object] = []
-        extend = params.extend
-        for key, tenant, number, sender, received, has_otp, body, *carrier, raw in some_messages:
-            extend((bytearray(key), tenant, number, sender, received, has_otp))
-            extend((body, *carrier, _NO_RAW if raw is None else bytearray(raw)))
-        message_slots = _slots(len(some_messages))
-        for _ in range(message_slots - len(some_messages)):
-            extend(_MESSAGE_PADDING)
-        for delivery in some_deliveries:
-            delivery_key, of_message, in_tenant, *rest = delivery
-            keys = (bytearray(cast(bytes, delivery_key)), in_tenant)
-            extend((*keys, bytearray(cast(bytes, of_message)), *rest))
-        delivery_slots = _slots(len(some_deliveries))
-        for _ in range(delivery_slots - len(some_deliveries)):
-            extend(_DELIVERY_PADDING)
-        conn.execute(_insert_sql(message_slots, delivery_slots), params)
+        insert_prepared(conn, [Prepared(some_messages, some_deliveries)])

@@ -24,7 +24,14 @@ import msgspec
 from ..errors import StoreError
 from ..model import Message, StatusReport
 from ._protocol import BufferedPart, PartAdded, Written
-from ._sqlite_incoming import NewMessageRow, fits, insert_new
+from ._sqlite_incoming import (
+    NewMessageRow,
+    Prepared,
+    fits,
+    insert_new,
+    insert_prepared,
+    prepare,
+)
 from ._sqlite_outbox import OutboxOp
 from ._sqlite_rows import (
     MessageRow,
@@ -61,12 +68,37 @@ class CommitMessage(msgspec.Struct, frozen=True):
     row: MessageRow
     deliveries: list[DeliveryRow] | None = None
     """The outbox rows written with the message (only if it is not a duplicate)."""
+    prepared: Prepared | None = None
+    """Its parameters for the one-statement commit of new messages (:func:`prepared`)."""
 
 
 class CommitMessages(msgspec.Struct, frozen=True):
     """Several messages from one caller: answered with their ``Written``, in order."""
 
     ops: list[CommitMessage]
+    prepared: Prepared | None = None
+    """The parameters of all of them for the one-statement commit (:func:`prepared`)."""
+
+
+def commit_message_op(
+    message: Message, raw: bytes | None, row: MessageRow, deliveries: list[DeliveryRow] | None
+) -> CommitMessage:
+    """A :class:`CommitMessage` with its parameters prepared (by the caller's thread)."""
+    new = (*row, message.carrier, message.carrier_message_id, raw)
+    return CommitMessage(message, raw, row, deliveries, prepare([new], deliveries or ()))
+
+
+def prepared(ops: Sequence[CommitMessage]) -> Prepared:
+    """The parameters of ``ops`` as new messages, made by whoever submits them (see
+    :class:`~._sqlite_incoming.Prepared`)."""
+    rows: list[NewMessageRow] = []
+    outbox_rows: list[DeliveryRow] = []
+    for op in ops:
+        message = op.message
+        rows.append((*op.row, message.carrier, message.carrier_message_id, op.raw))
+        if op.deliveries:
+            outbox_rows.extend(op.deliveries)
+    return prepare(rows, outbox_rows)
 
 
 class AddPart(msgspec.Struct, frozen=True):
@@ -125,19 +157,23 @@ def apply_batch(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object
 def _commit_all_new(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object] | None:
     """Answers for ``ops`` if they are all message commits, all new, committed by one
     statement; None, with nothing written, otherwise."""
-    messages: list[CommitMessage] = []
+    parts: list[Prepared] = []
     for op in ops:
-        if isinstance(op, CommitMessage):
-            messages.append(op)
-        elif isinstance(op, CommitMessages):
-            messages.extend(op.ops)
-        else:
+        if not isinstance(op, CommitMessage | CommitMessages) or op.prepared is None:
             return None
-    new = _new_rows(messages)
-    if new is None or not fits(len(new[0]), len(new[1])) or conn.in_transaction:
+        parts.append(op.prepared)
+    messages = sum(part.messages for part in parts)
+    if not fits(messages, sum(part.deliveries for part in parts)) or conn.in_transaction:
         return None
+    ids: set[bytes] = set()
+    keys: set[tuple[str, str]] = set()
+    for part in parts:
+        ids |= part.ids
+        keys |= part.carrier_keys
+    if len(ids) < messages or len(keys) < sum(part.carrier_ids for part in parts):
+        return None  # a repeat within the batch
     try:
-        insert_new(conn, *new)
+        insert_prepared(conn, parts)
     except sqlite3.IntegrityError:
         return None  # a repeat of what is stored: the statement wrote nothing
     answers: list[object] = []
