@@ -194,7 +194,7 @@ def markdown(
             "|---|---|---|---|",
             f"| throughput with single ingest calls, {args.concurrency} concurrent producers | "
             f"{result.per_second:,.0f} msg/s ({result.messages:,} in {result.seconds:.1f} s) "
-            f"| ≥ 50,000 msg/s | {_met(result.per_second)} |",
+            "| (the target is for batching) | |",
             f"| throughput with ingest_many, batches of {args.batch_size} "
             f"({args.batch_producers} concurrent producers) | "
             f"{batched.per_second:,.0f} msg/s ({batched.messages:,} in {batched.seconds:.1f} s) "
