@@ -9,8 +9,8 @@
         async for message in septet.watch(number="+447700900123"):
             ...
 
-The engine runs its configured carriers, each handing items to :meth:`Septet.ingest`,
-which returns only once the item is durable. Leaving the block stops the carriers,
+The engine runs its configured carriers, each handing items to :meth:`Septet.ingest`
+(or lists to :meth:`Septet.ingest_each`), which returns only once the item is durable. Leaving the block stops the carriers,
 lets the ingests in flight finish, stops the sweeper, ends every ``watch`` and closes
 the store.
 """
@@ -148,6 +148,25 @@ class Septet:
         began, storing nothing.
         """
         return await self._pipeline.ingest_many(items)
+
+    async def ingest_each(self, items: Sequence[InboundItem]) -> list[IngestResult | Exception]:
+        """:meth:`ingest` for each of ``items``, answered one by one: a list in the same
+        order holding each item's :class:`~engine.model.IngestResult` (it is durable: the
+        carrier may acknowledge it) or the exception it met (nothing of it was stored:
+        the carrier must not acknowledge it), such as
+        :class:`~engine.errors.PduError` for a PDU that cannot be decoded (its ``index``
+        names the item), :class:`~engine.errors.StoreError` when the inbox cannot be
+        written, or :class:`~engine.errors.EngineClosedError` once shutdown began.
+
+        The batched path for carriers that answer every item on its own (an SMPP window,
+        where each deliver_sm gets its own deliver_sm_resp): the single-part texts and
+        PDUs are decoded together and committed in one store write (if that write
+        fails, each of them gets its own exception); parts and status reports are then
+        ingested concurrently, as :meth:`ingest` would. A repeat within the list is a
+        duplicate of its first occurrence. Returns once every item is answered; it
+        raises only what the caller's own task meets, never an item's failure.
+        """
+        return await self._pipeline.ingest_each(items)
 
     def watch(
         self,
@@ -461,14 +480,9 @@ class Septet:
         return await self._store.list_messages(query)
 
     def _emit_as(self, name: str) -> Emit:
-        """``ingest`` for the carrier instance ``name`` (items record it as their carrier)."""
-
-        async def emit(item: InboundItem) -> IngestResult:
-            if item.carrier != name:  # messages record the instance they came through
-                item = msgspec.structs.replace(item, carrier=name)
-            return await self._pipeline.ingest(item)
-
-        return emit
+        """``ingest`` (and ``ingest_each`` as ``many``) for the carrier instance ``name``
+        (items record it as their carrier)."""
+        return _CarrierEmit(name, self._pipeline)
 
 
 @asynccontextmanager
@@ -559,6 +573,29 @@ async def open(
             if body_error is not None and _only(group, body_error):
                 raise body_error from None
             raise
+
+
+class _CarrierEmit:
+    """The :class:`~engine.plugin_api.Emit` a carrier instance runs with."""
+
+    __slots__ = ("_name", "_pipeline")
+
+    def __init__(self, name: str, pipeline: Pipeline) -> None:
+        self._name = name
+        self._pipeline = pipeline
+
+    async def __call__(self, item: InboundItem, /) -> IngestResult:
+        if item.carrier != self._name:  # messages record the instance they came through
+            item = msgspec.structs.replace(item, carrier=self._name)
+        return await self._pipeline.ingest(item)
+
+    async def many(self, items: Sequence[InboundItem], /) -> list[IngestResult | Exception]:
+        name = self._name
+        named = [
+            item if item.carrier == name else msgspec.structs.replace(item, carrier=name)
+            for item in items
+        ]
+        return await self._pipeline.ingest_each(named)
 
 
 class _Reserved(NewDelivery, frozen=True, kw_only=True):

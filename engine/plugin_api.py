@@ -21,7 +21,9 @@ delivers it (an HTTP webhook, an SMPP bind, a modem), turns each item into an
 :data:`InboundItem` and awaits ``emit(item)``, which returns only once the item is
 durably committed. Only then may the carrier acknowledge it to the network. If
 ``emit`` raises, nothing was stored: the carrier must not acknowledge, so the
-network retries.
+network retries. A carrier that receives bursts and answers each item on its own
+hands a list to ``emit.many(items)`` instead: one outcome per item, in order (see
+:class:`Emit`).
 
 A destination delivers one :class:`Delivery` (a message and the delivery's stable id)
 per call, answers a :class:`DeliveryReceipt` for the attempt log, and classifies
@@ -41,7 +43,7 @@ what it sends the Standard Webhooks way (``signing.headers``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from typing import ClassVar, Protocol, runtime_checkable
 
 import msgspec
@@ -136,8 +138,33 @@ __all__ = [
 API_VERSION = 1
 """The plugin API this engine speaks. A plugin declaring another major version is refused."""
 
-Emit = Callable[[InboundItem], Awaitable[IngestResult]]
-"""Hand one inbound item to the engine; returns once it is durable (then acknowledge)."""
+
+class Emit(Protocol):
+    """How a carrier hands inbound items to the engine: the ``emit`` its ``run`` gets.
+
+    ``await emit(item)`` returns the item's :class:`IngestResult` once it is durable:
+    then acknowledge it. It raises when nothing was stored (:class:`StoreError`,
+    :class:`EngineClosedError`, a ``CodecError`` for a PDU that cannot be decoded):
+    then do not acknowledge, so that the network sends it again.
+
+    ``await emit.many(items)`` does the same for a list, faster: the single-part
+    messages of the list are decoded together and committed in one store write. It
+    answers one outcome per item, in order, and raises none of them: an
+    :class:`IngestResult` for an item that is durable (acknowledge it), or the
+    exception that item met for one of which nothing was stored (answer it as
+    ``emit`` raising it would be answered). Failures are per item: a PDU that cannot
+    be decoded does not keep the others from being stored, and when the store write
+    fails every item in it gets its own exception. A repeat within the list is a
+    duplicate of its first occurrence.
+    """
+
+    async def __call__(self, item: InboundItem, /) -> IngestResult:
+        """Make ``item`` durable; raises if nothing was stored."""
+        ...
+
+    async def many(self, items: Sequence[InboundItem], /) -> list[IngestResult | Exception]:
+        """Make each of ``items`` durable; each one's result or exception, in order."""
+        ...
 
 
 @runtime_checkable

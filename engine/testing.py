@@ -17,12 +17,17 @@ and ``committed`` with a :class:`~engine.model.Message` made from the item other
 (for a PDU, the message's sender and content are empty). Pass ``respond`` to answer
 differently: to hold ``emit`` until the test lets it return, or to raise
 :class:`~engine.errors.StoreError` the way an engine does when it cannot commit.
+
+``emit.many(items)`` records the items in order, then answers each with ``respond``,
+concurrently, turning what one raises into its outcome (as the engine's
+``many`` does). Pass ``respond_many`` to answer whole lists instead, for example with
+a running engine's :meth:`~engine.Septet.ingest_each`.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -60,7 +65,7 @@ from .model import (
     Message,
     StatusReport,
 )
-from .plugin_api import API_VERSION, Carrier, Destination
+from .plugin_api import API_VERSION, Carrier, Destination, Emit
 
 __all__ = [
     "CarrierHarness",
@@ -87,28 +92,64 @@ __all__ = [
 ]
 
 
+_Respond = Callable[[InboundItem], Awaitable[IngestResult]]
+_RespondMany = Callable[[Sequence[InboundItem]], Awaitable[list[IngestResult | Exception]]]
+
+
 class CarrierHarness:
     """What a carrier under test emitted. Made by :func:`open_carrier_harness`."""
 
     def __init__(
-        self, respond: Callable[[InboundItem], Awaitable[IngestResult]] | None = None
+        self, respond: _Respond | None = None, respond_many: _RespondMany | None = None
     ) -> None:
         self.items: list[InboundItem] = []
         """Every item the carrier emitted, in order, including ones still being answered."""
         self.results: list[IngestResult] = []
-        """The answers ``emit`` returned, in the order it returned them."""
+        """The answers ``emit`` returned, in the order it returned them (for a list given
+        to ``emit.many``: its items' results, in the list's order, once all are answered)."""
+        self.batches: list[int] = []
+        """The length of every list given to ``emit.many``, in order."""
+        self.emit: Emit = _RecordingEmit(self)
+        """The ``emit`` the carrier runs with: records each item, then answers it."""
         self._respond = respond if respond is not None else self._answer_like_the_engine
+        self._respond_many = respond_many
         self._seen: dict[tuple[str, str], Message | None] = {}
         self._changed = trio.Event()
 
-    async def emit(self, item: InboundItem) -> IngestResult:
-        """The ``emit`` the carrier runs with: records ``item``, then answers it."""
-        self.items.append(item)
+    def _record(self, items: Sequence[InboundItem]) -> None:
+        self.items.extend(items)
         self._changed.set()
         self._changed = trio.Event()
+
+    async def _emit(self, item: InboundItem) -> IngestResult:
+        self._record((item,))
         result = await self._respond(item)
         self.results.append(result)
         return result
+
+    async def _emit_many(self, items: Sequence[InboundItem]) -> list[IngestResult | Exception]:
+        self.batches.append(len(items))
+        self._record(items)
+        if self._respond_many is not None:
+            outcomes = await self._respond_many(items)
+        else:
+            outcomes = await self._answer_each(items)
+        self.results.extend(o for o in outcomes if isinstance(o, IngestResult))
+        return outcomes
+
+    async def _answer_each(self, items: Sequence[InboundItem]) -> list[IngestResult | Exception]:
+        outcomes: list[IngestResult | Exception | None] = [None] * len(items)
+
+        async def answer(index: int, item: InboundItem) -> None:
+            try:
+                outcomes[index] = await self._respond(item)
+            except Exception as error:
+                outcomes[index] = error
+
+        async with trio.open_nursery() as nursery:
+            for index, item in enumerate(items):
+                nursery.start_soon(answer, index, item)
+        return [outcome for outcome in outcomes if outcome is not None]
 
     async def wait_for_items(self, count: int, timeout: float = 5.0) -> list[InboundItem]:
         """Wait until the carrier has emitted ``count`` items in all; returns them all.
@@ -138,11 +179,27 @@ class CarrierHarness:
         return result
 
 
+class _RecordingEmit:
+    """The harness's :class:`~engine.plugin_api.Emit`."""
+
+    __slots__ = ("_harness",)
+
+    def __init__(self, harness: CarrierHarness) -> None:
+        self._harness = harness
+
+    async def __call__(self, item: InboundItem, /) -> IngestResult:
+        return await self._harness._emit(item)
+
+    async def many(self, items: Sequence[InboundItem], /) -> list[IngestResult | Exception]:
+        return await self._harness._emit_many(items)
+
+
 @asynccontextmanager
 async def open_carrier_harness(
     carrier: Carrier,
     *,
-    respond: Callable[[InboundItem], Awaitable[IngestResult]] | None = None,
+    respond: _Respond | None = None,
+    respond_many: _RespondMany | None = None,
     start_timeout: float = 5.0,
 ) -> AsyncIterator[CarrierHarness]:
     """Run ``carrier`` until the block exits, with a recording ``emit``.
@@ -151,9 +208,10 @@ async def open_carrier_harness(
     ``start_timeout`` seconds), yields the :class:`CarrierHarness`, and cancels the
     carrier when the block exits. An exception from the carrier (or the block) comes
     out of the block as itself, not in an ExceptionGroup, unless there are several.
-    ``respond`` replaces the engine double's answer (see the module docstring).
+    ``respond`` replaces the engine double's answer to one item, ``respond_many`` its
+    answer to a list given to ``emit.many`` (see the module docstring).
     """
-    harness = CarrierHarness(respond)
+    harness = CarrierHarness(respond, respond_many)
     try:
         async with trio.open_nursery() as nursery:
             with trio.fail_after(start_timeout):
@@ -227,7 +285,7 @@ def _check_plugin_class(cls: type[Any], config: Mapping[str, Any]) -> Any:
 
 async def _run_carrier(
     carrier: Carrier,
-    emit: Callable[[InboundItem], Awaitable[IngestResult]],
+    emit: Emit,
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:

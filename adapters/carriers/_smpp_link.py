@@ -2,9 +2,11 @@
 
 :class:`SmppLink` owns the stream's reading and writing once bound:
 
-* every deliver_sm and data_sm runs in its own task, at most ``window`` at a time (the
-  rest wait in the socket: TCP tells the SMSC to slow down); its response goes out when
-  the handler answers, so responses may leave out of order, as SMPP allows;
+* the deliver_sm and data_sm PDUs that arrive together (everything decoded from one
+  read of the socket) go to the handler as one batch in one task; at most ``window`` are
+  in flight, counting every PDU of every batch (the rest wait in the socket: TCP tells
+  the SMSC to slow down); a batch's responses go out when the handler answers it, so
+  responses may leave out of order across batches, as SMPP allows;
 * responses are written by one task that joins whatever is queued into one write;
 * ``enquire_link`` from the SMSC is answered; ours goes out every
   ``enquire_link_seconds``, and one left unanswered for ``response_timeout_seconds``
@@ -23,7 +25,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import trio
 
@@ -56,11 +58,16 @@ __all__ = [
     "LinkClosedError",
     "LinkDeadError",
     "MessageHandler",
+    "Received",
     "SmppLink",
 ]
 
-MessageHandler = Callable[[DeliverSm | DataSm, bytes], Awaitable[int]]
-"""Takes a deliver_sm or data_sm and its frame; answers the ``command_status`` to send."""
+Received = tuple[DeliverSm | DataSm, bytes]
+"""A deliver_sm or data_sm and its whole frame."""
+
+MessageHandler = Callable[[Sequence[Received]], Awaitable[list[int]]]
+"""Takes the deliver_sm and data_sm PDUs that arrived together; answers the
+``command_status`` to send for each, in the same order."""
 
 _BIND_COMMANDS = {
     "receiver": CommandId.BIND_RECEIVER,
@@ -192,16 +199,21 @@ class SmppLink:
             self._tasks.cancel_scope.cancel()
 
     async def _read(self, handler: MessageHandler) -> None:
+        batch: list[Received] = []
         while True:
-            try:
-                frame = await self._next_frame()
-            except LinkClosedError:
-                if not self._closing:
-                    raise
-                # Hung up while the session ends: whoever waits for an answer stops waiting.
-                for reply in self._waiting.values():
-                    reply.done.set()
-                return
+            frame = self._reader.next_frame()
+            if frame is None:
+                # All that one read brought is taken: what arrived together goes in together.
+                batch = self._dispatch(handler, batch)
+                try:
+                    frame = await self._next_frame()
+                except LinkClosedError:
+                    if not self._closing:
+                        raise
+                    # Hung up while the session ends: whoever waits for an answer stops waiting.
+                    for reply in self._waiting.values():
+                        reply.done.set()
+                    return
             try:
                 pdu = decode_pdu(frame)
             except SmppError as error:
@@ -212,14 +224,18 @@ class SmppLink:
                 if self._closing:
                     self._queue(_response(pdu, CommandStatus.ESME_RX_T_APPN))
                     continue
-                await self._window.acquire()
-                if self._closing:  # the session began to end while this one waited
-                    self._window.release()
-                    self._queue(_response(pdu, CommandStatus.ESME_RX_T_APPN))
-                    continue
+                try:
+                    self._window.acquire_nowait()
+                except trio.WouldBlock:
+                    # The window is full: what was taken goes in, this one waits for room.
+                    batch = self._dispatch(handler, batch)
+                    await self._window.acquire()
+                    if self._closing:  # the session began to end while this one waited
+                        self._window.release()
+                        self._queue(_response(pdu, CommandStatus.ESME_RX_T_APPN))
+                        continue
                 self._in_flight += 1
-                assert self._tasks is not None
-                self._tasks.start_soon(self._answer, handler, pdu, frame)
+                batch.append((pdu, frame))
             elif isinstance(pdu, EnquireLink):
                 self._queue(EnquireLinkResp(sequence_number=pdu.sequence_number).encode())
             elif isinstance(pdu, Unbind):
@@ -242,13 +258,23 @@ class SmppLink:
                 )
                 self._queue(error_response(refusal))
 
-    async def _answer(self, handler: MessageHandler, pdu: DeliverSm | DataSm, frame: bytes) -> None:
+    def _dispatch(self, handler: MessageHandler, batch: list[Received]) -> list[Received]:
+        """Start answering ``batch`` (if any) in a task of its own; a new, empty batch."""
+        if batch:
+            assert self._tasks is not None
+            self._tasks.start_soon(self._answer, handler, batch)
+            return []
+        return batch
+
+    async def _answer(self, handler: MessageHandler, batch: list[Received]) -> None:
         try:
-            status = await handler(pdu, frame)
-            self._queue(_response(pdu, status))
+            statuses = await handler(batch)
+            for (pdu, _), status in zip(batch, statuses, strict=True):
+                self._queue(_response(pdu, status))
         finally:
-            self._window.release()
-            self._in_flight -= 1
+            for _ in batch:
+                self._window.release()
+            self._in_flight -= len(batch)
             if not self._in_flight:
                 self._idle.set()
                 self._idle = trio.Event()

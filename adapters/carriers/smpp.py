@@ -3,15 +3,19 @@
 For each configured SMSC the carrier opens ``binds`` connections (TCP, or TLS with
 ``tls = true``) and binds each as a ``receiver`` or ``transceiver``. Each bind then:
 
-* takes every ``deliver_sm`` and ``data_sm`` in its own task, ``window`` at a time,
-  turns it into an ``InboundText`` (or an ``InboundStatus`` for a delivery receipt; see
-  :mod:`adapters.carriers._smpp_mapping` for the decoding rules) and emits it;
-* answers ``ESME_ROK`` only once ``emit`` returned, that is once the item is committed.
-  A commit that failed (the store is unavailable, the engine is closing) is answered
-  ``ESME_RX_T_APPN``, a temporary error, so the SMSC sends the message again; content
-  that cannot be decoded is answered ``ESME_RX_P_APPN`` (or a more precise status), a
-  PDU that does not decode gets its ``_resp`` or a ``generic_nack`` with the error;
-  nothing that is not stored is acknowledged;
+* takes the ``deliver_sm`` and ``data_sm`` PDUs that arrive together (all that one
+  read of the socket brings, up to the ``window``, which counts every PDU in flight)
+  in one task, turns each into an ``InboundText`` (or an ``InboundStatus`` for a
+  delivery receipt; see :mod:`adapters.carriers._smpp_mapping` for the decoding rules)
+  and hands them to ``emit.many`` as one list, which the engine commits in one write;
+* answers each PDU from its own outcome: ``ESME_ROK`` only for an item that is
+  committed. A commit that failed (the store is unavailable, the engine is closing) is
+  answered ``ESME_RX_T_APPN``, a temporary error, so the SMSC sends the message again;
+  content that cannot be decoded is answered ``ESME_RX_P_APPN`` (or a more precise
+  status) while the rest of its batch is stored, a PDU that does not decode gets its
+  ``_resp`` or a ``generic_nack`` with the error; nothing that is not stored is
+  acknowledged. Responses go out as their batch is answered, so out of order across
+  batches, as SMPP allows;
 * answers the SMSC's ``enquire_link`` and sends its own every ``enquire_link_seconds``;
   one left unanswered for ``response_timeout_seconds`` means the link is dead;
 * after the link ends (dead, closed, ``unbind`` from the SMSC, refused bind) connects
@@ -36,17 +40,18 @@ from __future__ import annotations
 
 import random
 import ssl
+from collections.abc import Sequence
 from typing import ClassVar
 
 import structlog
 import trio
 
 from engine.errors import CodecError
-from engine.plugin_api import Emit, EngineClosedError, StoreError
-from engine.smpp import CommandStatus, DataSm, DeliverSm
+from engine.plugin_api import Emit, EngineClosedError, InboundItem, IngestResult, StoreError
+from engine.smpp import CommandStatus
 
 from ._smpp_config import SmppConfig, SmscConfig
-from ._smpp_link import LINK_ERRORS, BindRefusedError, SmppLink
+from ._smpp_link import LINK_ERRORS, BindRefusedError, Received, SmppLink
 from ._smpp_mapping import ContentError, inbound_item
 
 __all__ = ["SmppCarrier", "SmppConfig", "SmscConfig"]
@@ -196,25 +201,58 @@ class _Bind:
                 await trio.aclose_forcefully(stream)
         return bound
 
-    async def _receive(self, pdu: DeliverSm | DataSm, frame: bytes) -> int:
-        """Emit one deliver_sm or data_sm; the status to answer it with."""
+    async def _receive(self, received: Sequence[Received]) -> list[int]:
+        """Emit deliver_sm and data_sm PDUs that arrived together as one list; the status
+        to answer each with, in order."""
+        statuses: list[int] = []
+        items: list[InboundItem] = []
+        slots: list[int] = []
+        for pdu, frame in received:
+            try:
+                item = inbound_item(self._carrier, self._smsc, pdu, frame)
+            except ContentError as error:
+                self._log.warning(
+                    "smpp.undecodable", error=str(error), sequence=pdu.sequence_number
+                )
+                statuses.append(error.command_status)
+                continue
+            slots.append(len(statuses))
+            statuses.append(_TEMPORARY)  # until its outcome says otherwise
+            items.append(item)
+        if not items:
+            return statuses
+        outcomes = await self._emit_many(items)
+        if outcomes is None:
+            return statuses  # not committed: each is answered with the temporary error
+        not_committed: list[Exception] = []
+        for slot, outcome in zip(slots, outcomes, strict=True):
+            if isinstance(outcome, IngestResult):
+                statuses[slot] = _ROK
+            elif isinstance(outcome, StoreError | EngineClosedError):
+                not_committed.append(outcome)
+            elif isinstance(outcome, CodecError):
+                self._log.warning("smpp.undecodable", error=str(outcome))
+                statuses[slot] = _PERMANENT
+            else:
+                sequence = received[slot][0].sequence_number
+                self._log.error("smpp.emit_failed", sequence=sequence, exc_info=outcome)
+        if not_committed:
+            self._log.warning(
+                "smpp.not_committed", error=str(not_committed[0]), count=len(not_committed)
+            )
+        return statuses
+
+    async def _emit_many(self, items: list[InboundItem]) -> list[IngestResult | Exception] | None:
+        """``emit.many``; None when the call itself failed (the items are not acknowledged)."""
         try:
-            item = inbound_item(self._carrier, self._smsc, pdu, frame)
-        except ContentError as error:
-            self._log.warning("smpp.undecodable", error=str(error), sequence=pdu.sequence_number)
-            return error.command_status
-        try:
-            await self._emit(item)
-        except (StoreError, EngineClosedError) as error:
-            self._log.warning("smpp.not_committed", error=str(error))
-            return _TEMPORARY
-        except CodecError as error:
-            self._log.warning("smpp.undecodable", error=str(error))
-            return _PERMANENT
+            outcomes = await self._emit.many(items)
         except Exception:
-            self._log.exception("smpp.emit_failed", sequence=pdu.sequence_number)
-            return _TEMPORARY
-        return _ROK
+            self._log.exception("smpp.emit_failed", count=len(items))
+            return None
+        if len(outcomes) != len(items):
+            self._log.error("smpp.emit_failed", count=len(items), outcomes=len(outcomes))
+            return None
+        return outcomes
 
 
 async def _open_stream(smsc: SmscConfig, context: ssl.SSLContext | None) -> trio.abc.Stream:

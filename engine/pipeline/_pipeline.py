@@ -12,13 +12,18 @@ from watchers. A message or status report is one store write, which the store an
 before a cancellation lands; a part takes several steps (a lock, its write, maybe its
 set's completion), so it runs in a shielded cancel scope.
 
-``Pipeline.ingest_many`` is the batched path for carriers that receive bursts: the
+``Pipeline.ingest_each`` is the batched path for carriers that receive bursts: the
 single-part texts and PDUs of a list are decoded and their codes extracted in one native
-call and committed in one store write; every other item takes the ``ingest`` path.
+call and committed in one store write; every other item takes the ``ingest`` path. It
+answers each item on its own (a result, or the exception that item met), so a carrier
+can acknowledge the items that are durable and refuse the others. ``Pipeline.ingest_many``
+is the same path for a caller that treats the list as a whole: one bad PDU refuses the
+list before anything is stored, and any other failure is raised.
 """
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -156,27 +161,56 @@ class Pipeline:
         """:meth:`ingest` for every item, returning once all are durable; results in order.
 
         Every PDU is decoded first: if one cannot be, its :class:`CodecError` (naming
-        the item's index) is raised and nothing of the list is stored. The single-part
-        texts and PDUs are then committed in one store write, so a repeat within the
-        list is a duplicate of its first occurrence; after that the other items (parts,
-        status reports) are ingested concurrently, each as :meth:`ingest` would (so, as with
-        concurrent ``ingest`` calls, any part of a set in the list may be the one that
-        completes it). When an
-        item fails, the others are still ingested and the first failure (by index) is
-        raised once all are done: some items may then be stored, so the caller must
-        acknowledge none of them (a carrier's retry is deduplicated).
+        the item's index) is raised and nothing of the list is stored. The rest is
+        :meth:`ingest_each`: when an item fails, the others are still ingested and the
+        first failure (by index) is raised once all are done; some items may then be
+        stored, so the caller must acknowledge none of them (a carrier's retry is
+        deduplicated).
         """
         if self._closing:
             raise EngineClosedError("the engine is shutting down")
         self._in_flight += 1
         try:
             with trio.CancelScope(shield=True):
-                results = await self._ingest_many(items)
+                slots, prepared, bad = self._decode_batch(items)
+                if bad:
+                    raise min(bad.items())[1]
+                outcomes = await self._ingest_outcomes(items, slots, prepared, bad)
         finally:
             self._in_flight -= 1
             if self._closing and not self._in_flight:
                 self._drained.set()
-        return results
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                raise outcome
+        return cast(list[IngestResult], outcomes)
+
+    async def ingest_each(self, items: Sequence[InboundItem]) -> list[IngestResult | Exception]:
+        """:meth:`ingest` for every item, answering each on its own, in order: its
+        :class:`IngestResult` (the item is durable) or the exception it met (nothing of it
+        is stored). Returns once every item is answered.
+
+        The single-part texts and PDUs are decoded together and committed in one store
+        write, so a repeat within the list is a duplicate of its first occurrence; a PDU
+        that cannot be decoded gets its :class:`CodecError` (naming its index) and is left
+        out. Should that write fail, each of its items gets its own instance of the error.
+        The other items (parts, status reports) are then ingested concurrently, each as
+        :meth:`ingest` would (any part of a set in the list may be the one that completes
+        it). Once begun, the list is finished before a cancellation lands. Once shutdown
+        began, every item gets an :class:`EngineClosedError`.
+        """
+        if self._closing:
+            return [EngineClosedError("the engine is shutting down") for _ in items]
+        self._in_flight += 1
+        try:
+            with trio.CancelScope(shield=True):
+                slots, prepared, bad = self._decode_batch(items)
+                outcomes = await self._ingest_outcomes(items, slots, prepared, bad)
+        finally:
+            self._in_flight -= 1
+            if self._closing and not self._in_flight:
+                self._drained.set()
+        return outcomes
 
     async def _ingest_counted(self, item: InboundItem, prepared: _Prepared | None) -> IngestResult:
         started = perf_counter()
@@ -196,8 +230,11 @@ class Pipeline:
         self._metrics.count_ingested(item.carrier, result.outcome, perf_counter() - started)
         return result
 
-    async def _ingest_many(self, items: Sequence[InboundItem]) -> list[IngestResult]:
-        started = perf_counter()
+    def _decode_batch(
+        self, items: Sequence[InboundItem]
+    ) -> tuple[list[int], list[_Prepared], dict[int, CodecError]]:
+        """The indexes of the single-part texts and PDUs, each one's decoded PDU and code,
+        and the PDUs that cannot be decoded (counted), by index."""
         jobs: list[InboundPdu | str] = []
         slots: list[int] = []
         for i, item in enumerate(items):
@@ -210,21 +247,34 @@ class Pipeline:
                 jobs.append("" if is_binary(item) else item.text)  # "" holds no code
                 slots.append(i)
         prepared = prepare_batch(jobs) if jobs else []
-        bad = [
-            (i, sms)
-            for i, (sms, _) in zip(slots, prepared, strict=True)
-            if isinstance(sms, CodecError)
-        ]
-        if bad:
-            for _ in bad:
+        bad: dict[int, CodecError] = {}
+        for i, (sms, _) in zip(slots, prepared, strict=True):
+            if isinstance(sms, CodecError):
                 self._metrics.count_error("pdu")
-            i, error = bad[0]
-            raise type(error)(error.reason, error.offset, index=i) from error
-        results: list[IngestResult | None] = [None] * len(items)
-        errors: list[tuple[int, Exception]] = []
+                indexed = type(sms)(sms.reason, sms.offset, index=i)
+                indexed.__cause__ = sms
+                bad[i] = indexed
+        return slots, prepared, bad
+
+    async def _ingest_outcomes(
+        self,
+        items: Sequence[InboundItem],
+        slots: list[int],
+        prepared: list[_Prepared],
+        bad: dict[int, CodecError],
+    ) -> list[IngestResult | Exception]:
+        """Each item's result or failure, in order (``bad`` are answered as they are)."""
+        started = perf_counter()
+        outcomes: list[IngestResult | Exception | None] = [None] * len(items)
+        for i, error in bad.items():
+            outcomes[i] = error
+        if bad:
+            kept = [(i, job) for i, job in zip(slots, prepared, strict=True) if i not in bad]
+            slots = [i for i, _ in kept]
+            prepared = [job for _, job in kept]
         taken = set(slots)
         slow: list[tuple[int, _Prepared | None]] = [
-            (i, None) for i in range(len(items)) if i not in taken
+            (i, None) for i in range(len(items)) if i not in taken and i not in bad
         ]
         fast: list[int] = []
         written: Sequence[Written] = ()
@@ -236,13 +286,16 @@ class Pipeline:
                     route = self._route
                     routes = [route(message) for message, _ in batch]
                 written = await self._store.commit_messages(batch, destinations=routes)
-        except EngineClosedError as error:
-            self._abandon_all(routes)
-            errors.append((fast[0] if fast else 0, error))
         except Exception as error:
             self._abandon_all(routes)
-            self._metrics.count_error("store" if isinstance(error, StoreError) else "internal")
-            errors.append((fast[0] if fast else 0, error))
+            if not isinstance(error, EngineClosedError):
+                self._metrics.count_error("store" if isinstance(error, StoreError) else "internal")
+            # Nothing of the batch is stored; an item that did not reach it yet (the batch
+            # failed while being built) is not stored either.
+            later = {i for i, _ in slow}
+            failed = [i for i in slots if i not in later]
+            for n, i in enumerate(failed):
+                outcomes[i] = error if n == 0 else _own_instance(error)
         else:
             seconds = perf_counter() - started
             counts: dict[tuple[str, str], int] = {}
@@ -255,7 +308,7 @@ class Pipeline:
                 else:
                     on_commit(answer.message, () if routes is None else routes[n])
                     result = IngestResult(outcome="committed", message=answer.message)
-                results[i] = result
+                outcomes[i] = result
                 key = (items[i].carrier, result.outcome)
                 counts[key] = counts.get(key, 0) + 1
             for (carrier, outcome), count in counts.items():
@@ -263,18 +316,17 @@ class Pipeline:
 
         async def one(i: int, job: _Prepared | None) -> None:
             try:
-                results[i] = await self._ingest_counted(items[i], job)
+                outcomes[i] = await self._ingest_counted(items[i], job)
             except Exception as error:
-                errors.append((i, error))
+                outcomes[i] = error
 
         if slow:
             # After the batch: a status report in the list can find its message.
             async with trio.open_nursery() as nursery:
                 for i, job in slow:
                     nursery.start_soon(one, i, job)
-        if errors:
-            raise min(errors, key=lambda entry: entry[0])[1]
-        return cast(list[IngestResult], results)
+        assert all(outcome is not None for outcome in outcomes)
+        return cast(list[IngestResult | Exception], outcomes)
 
     def _fast_batch(
         self,
@@ -543,6 +595,19 @@ class Pipeline:
             self._touch(key)
             await self.complete_set(parts)
             return 1
+
+
+def _own_instance(error: Exception) -> Exception:
+    """A copy of ``error`` for another item the same failure hit, so that no two items
+    share an exception object (raising one changes its traceback)."""
+    try:
+        twin = copy.copy(error)
+    except Exception:  # an exception class that cannot be rebuilt from its args
+        return error
+    twin.__cause__ = error.__cause__
+    twin.__context__ = error.__context__
+    twin.__suppress_context__ = error.__suppress_context__
+    return twin
 
 
 def _status_of_pdu(item: InboundPdu, sms: codec.Sms) -> InboundStatus:

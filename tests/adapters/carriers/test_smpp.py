@@ -66,8 +66,13 @@ class Rig:
         respond: Callable[[InboundItem], Awaitable[IngestResult]] | None = None,
         **settings: Any,
     ) -> AsyncIterator[CarrierHarness]:
+        # Without ``respond``, lists go to the engine's batched path as in production.
         carrier = carrier_for(self.smsc.host, self.smsc.port, **settings)
-        async with open_carrier_harness(carrier, respond=respond or self.septet.ingest) as h:
+        async with open_carrier_harness(
+            carrier,
+            respond=respond or self.septet.ingest,
+            respond_many=None if respond else self.septet.ingest_each,
+        ) as h:
             yield h
 
     async def inbox(self) -> list[Message]:

@@ -58,8 +58,12 @@ async def test_answers_go_out_as_commits_finish_not_in_order(tmp_path: Path) -> 
 
         async with r.carrier(respond=hold_the_first) as harness:
             session = await r.smsc.wait_for_session()
+            first, second = texts("first", "second")
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(session.deliver_many, texts("first", "second"))
+                # Sent apart, so they arrive in two reads: two batches, answered apart.
+                nursery.start_soon(session.deliver, first)
+                await harness.wait_for_items(1)
+                nursery.start_soon(session.deliver, second)
                 await session.wait_until(lambda: session.statuses() == [None, ROK])
                 gate.set()
             assert session.statuses() == [ROK, ROK]
