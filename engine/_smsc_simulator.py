@@ -106,6 +106,8 @@ class EsmeResponse:
 class _Pending:
     response: EsmeResponse
     done: trio.Event = field(default_factory=trio.Event)
+    holds_window: bool = False
+    """Whether its answer (or the session's end) gives its window slot back."""
 
 
 class EsmeSession:
@@ -150,13 +152,21 @@ class EsmeSession:
     async def deliver_many(self, pdus: Iterable[DeliverSm | DataSm | bytes]) -> list[EsmeResponse]:
         """Send every PDU in turn, at most ``window`` unanswered at once; the answers, in
         the order sent. Raises :class:`SessionClosedError` if the session ends first."""
+        # No task per PDU: an answer gives its slot back as it is read (see _handle), so
+        # the simulator costs a benchmark's ESME as little of the machine as it can.
         sent: list[_Pending] = []
-        async with trio.open_nursery() as nursery:
-            for pdu in pdus:
+        for pdu in pdus:
+            try:
+                self._window.acquire_nowait()
+            except trio.WouldBlock:
                 await self._window.acquire()
-                pending = self._send_request(pdu)
-                sent.append(pending)
-                nursery.start_soon(self._await_then_release, pending)
+            try:
+                sent.append(self._send_request(pdu, holds_window=True))
+            except BaseException:
+                self._window.release()
+                raise
+        for pending in sent:
+            await self._await(pending)
         return [pending.response for pending in sent]
 
     async def send_raw(self, data: bytes) -> None:
@@ -201,14 +211,17 @@ class EsmeSession:
 
     # --- the connection ------------------------------------------------------------------
 
-    def _send_request(self, pdu: DeliverSm | DataSm | bytes) -> _Pending:
+    def _send_request(
+        self, pdu: DeliverSm | DataSm | bytes, *, holds_window: bool = False
+    ) -> _Pending:
         if self.ended.is_set():
             raise SessionClosedError("the session has ended")
         frame = bytearray(pdu if isinstance(pdu, bytes) else pdu.encode())
         self._sequence = self._sequence % _MAX_SEQUENCE + 1
         frame[12:16] = self._sequence.to_bytes(4, "big")
         command_id = int.from_bytes(frame[4:8], "big")
-        pending = _Pending(EsmeResponse(self._sequence, command_id, time.perf_counter()))
+        response = EsmeResponse(self._sequence, command_id, time.perf_counter())
+        pending = _Pending(response, holds_window=holds_window)
         self._pending[self._sequence] = pending
         self.responses[self._sequence] = pending.response
         self._write(bytes(frame))
@@ -218,12 +231,6 @@ class EsmeSession:
         await pending.done.wait()
         if pending.response.answered_at is None:
             raise SessionClosedError("the session ended before the ESME answered")
-
-    async def _await_then_release(self, pending: _Pending) -> None:
-        try:
-            await self._await(pending)
-        finally:
-            self._window.release()
 
     def _write(self, frame: bytes) -> None:
         try:
@@ -260,6 +267,8 @@ class EsmeSession:
                 pending.response.answered_at = time.perf_counter()
                 pending.response.answer = pdu
                 pending.done.set()
+                if pending.holds_window:
+                    self._window.release()
         elif isinstance(pdu, EnquireLink):
             if self.answer_enquire_link:
                 self._write(EnquireLinkResp(sequence_number=pdu.sequence_number).encode())
@@ -276,6 +285,8 @@ class EsmeSession:
         self.ended.set()
         for pending in self._pending.values():
             pending.done.set()
+            if pending.holds_window:
+                self._window.release()
         self._pending.clear()
         self._notify()
 
