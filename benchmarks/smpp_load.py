@@ -206,7 +206,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--warm-up", type=int, default=5_000)
     parser.add_argument("--window", type=int, default=64)
     parser.add_argument("--batch-rows", type=int, default=512)
-    parser.add_argument("--batch-ms", type=float, default=2.0)
+    parser.add_argument("--batch-ms", type=float, default=StoreConfig().batch_ms)
     parser.add_argument("--markdown", help="write the Markdown table to this file")
     parser.add_argument("--smsc", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -10,9 +10,9 @@
             ...
 
 The engine runs its configured carriers, each handing items to :meth:`Septet.ingest`
-(or lists to :meth:`Septet.ingest_each`), which returns only once the item is durable. Leaving the block stops the carriers,
-lets the ingests in flight finish, stops the sweeper, ends every ``watch`` and closes
-the store.
+(or lists to :meth:`Septet.ingest_each`), which returns only once the item is durable.
+Leaving the block stops the carriers, lets the ingests in flight finish, stops the
+sweeper, ends every ``watch`` and closes the store.
 """
 
 from __future__ import annotations

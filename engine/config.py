@@ -45,8 +45,14 @@ class StoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     """The SQLite file; ``<data_dir>/septet.db`` when unset."""
     batch_rows: int = 512
     """A batch commits when it holds this many writes..."""
-    batch_ms: float = 2.0
-    """...or when its first write has waited this long, whichever comes first."""
+    batch_ms: float = 0.0
+    """...or when its first write has waited this long (milliseconds), whichever comes
+    first. With 0 (group commit) the writer commits what is waiting as soon as it is
+    free, and the writes that arrive during a commit make the next batch: batches grow
+    with the load by themselves, and a lone write waits for nothing. A few milliseconds
+    trade that much latency for fewer, larger commits at moderate rates; measured here,
+    2 ms tripled the ingest-to-commit median at 1,000 messages a second and halved an
+    SMPP bind's throughput, whose window waits on every commit."""
     readers: int = 4
     """Read connections (and threads) for queries."""
 

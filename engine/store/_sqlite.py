@@ -495,7 +495,7 @@ async def open_sqlite_store(
     path: str | os.PathLike[str],
     *,
     batch_rows: int = 512,
-    batch_ms: float = 2.0,
+    batch_ms: float = 0.0,
     readers: int = 4,
     _writer_hook: ConnectHook | None = None,
 ) -> AsyncIterator[SqliteStore]:

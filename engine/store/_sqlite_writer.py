@@ -5,7 +5,9 @@ first waiting write, gathers more until they hold ``batch_rows`` rows (a list of
 submitted at once counts each of them) or the first has waited ``batch_ms``, commits them
 all in one transaction in its worker thread, and then wakes every caller with its own
 answer. One fsync then covers a whole batch, which is
-how a single SQLite file takes tens of thousands of messages a second.
+how a single SQLite file takes tens of thousands of messages a second. With ``batch_ms``
+0 (the default) this is group commit: what waits is committed as soon as the writer is
+free, and what arrives meanwhile makes the next batch.
 
 Once a write is queued, its caller waits for the answer even if cancelled: the write is
 committed with its batch or fails with it, atomically either way, and the caller hears
