@@ -107,6 +107,17 @@ class InboundText(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     flags: tuple[MessageFlag, ...] = ()
     raw: bytes | None = None
     """The carrier's payload as received, kept for audit (size-bounded by the engine)."""
+    user_data: bytes | None = None
+    """For one segment of a concatenated message in GSM 7-bit (unpacked: one septet a
+    byte) or UCS-2 (UTF-16BE): the segment's user data as received, without its header.
+    When every part of a set has it, the engine decodes the parts' user data joined, so
+    a character split between two parts (an emoji's surrogate pair, a GSM 7-bit escape
+    and the character it escapes) comes out whole; ``text`` stays what the segment says
+    alone."""
+    locking_shift: int = 0
+    """The GSM 7-bit national language locking shift table of ``user_data`` (0: none)."""
+    single_shift: int = 0
+    """The GSM 7-bit national language single shift table of ``user_data`` (0: none)."""
 
 
 class InboundStatus(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):

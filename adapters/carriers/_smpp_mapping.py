@@ -98,6 +98,9 @@ def inbound_item(
     if segment is None and (sar := pdu.sar) is not None:
         reference, total, seq = sar
         segment = _segment(reference, 16, total, seq)
+    # A part's user data goes along, so the engine decodes the parts joined: SMSCs cut
+    # UCS-2 parts between the two halves of an emoji, GSM 7-bit ones after an escape.
+    joinable = segment is not None and encoding in ("gsm7", "ucs2")
     return InboundText(
         carrier=carrier,
         number=number,
@@ -107,6 +110,9 @@ def inbound_item(
         encoding=encoding,
         flags=flags,
         raw=frame,
+        user_data=body if joinable else None,
+        locking_shift=header.locking if joinable else 0,
+        single_shift=header.single if joinable else 0,
     )
 
 

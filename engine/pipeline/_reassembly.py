@@ -254,6 +254,47 @@ def draft_from_set(
     return draft
 
 
+def _joined_user_data(ordered: Sequence[InboundText]) -> tuple[str, bool] | None:
+    """The text of the parts' user data decoded joined, and whether some of it could not
+    be decoded; None when some part has none, or the parts disagree on the encoding.
+
+    Parts that follow each other (seq n, n+1...) are decoded as one run; across a missing
+    part each run is decoded alone, so half a character is never paired with the wrong
+    other half.
+    """
+    head = ordered[0]
+    if head.encoding not in ("gsm7", "ucs2") or any(
+        item.user_data is None
+        or item.encoding != head.encoding
+        or (item.locking_shift, item.single_shift) != (head.locking_shift, head.single_shift)
+        for item in ordered
+    ):
+        return None
+    runs: list[bytearray] = []
+    previous = None
+    for item in ordered:
+        seq = item.segment.seq if item.segment else 0
+        if previous is None or seq != previous + 1:
+            runs.append(bytearray())
+        runs[-1] += item.user_data or b""
+        previous = seq
+    texts: list[str] = []
+    lossy = False
+    for run in runs:
+        try:
+            if head.encoding == "ucs2":
+                texts.append(codec.ucs2_decode(run))
+            else:
+                locking, single = head.locking_shift, head.single_shift
+                texts.append(codec.gsm7_decode(run, locking_shift=locking, single_shift=single))
+        except CodecError:
+            if head.encoding != "ucs2":
+                return None  # septets the tables cannot read: keep what the parts said
+            texts.append(codec.ucs2_decode(run, strict=False))
+            lossy = True
+    return "".join(texts), lossy
+
+
 def _joined_raw(raws: Iterable[bytes | None]) -> bytes | None:
     present = [raw for raw in raws if raw is not None]
     return b"\n".join(present) if present else None
@@ -298,10 +339,18 @@ def _draft_from_text_parts(items: list[InboundText], number: str) -> Draft:
     ordered = [by_seq[seq] for seq in sorted(by_seq)]
     head = ordered[0]
     region_free_sender = head.sender  # already normalized when the part was stored
-    content = "".join(item.text for item in ordered)
     flags: set[MessageFlag] = set()
     for item in ordered:
         flags.update(item.flags)
+    joined = _joined_user_data(ordered)
+    if joined is None:
+        content = "".join(item.text for item in ordered)
+    else:
+        # Each part's own decoding may have stumbled on a character split at its end.
+        content, lossy = joined
+        flags.discard("lossy_text")
+        if lossy:
+            flags.add("lossy_text")
     return Draft(
         number_used=number,
         sender_id=region_free_sender,

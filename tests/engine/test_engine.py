@@ -702,3 +702,53 @@ async def test_thresholds_changed_by_the_application_meanwhile_are_kept(tmp_path
         assert gc.get_threshold() == (5_000, 5, 5)
     finally:
         gc.set_threshold(*before)
+
+
+def _ucs2_part(data: bytes, seq: int, total: int, **changes: object) -> InboundText:
+    """A UCS-2 segment whose text is what its bytes say alone (as a carrier decodes it)."""
+    return _text(
+        engine.codec.ucs2_decode(data, strict=False),
+        encoding="ucs2",
+        segment=Segment(reference=77, reference_bits=8, total=total, seq=seq),
+        **changes,
+    )
+
+
+async def test_text_parts_with_user_data_are_decoded_joined(tmp_path: Path) -> None:
+    data = "Код 5521 \U0001f510 ok".encode("utf-16-be")
+    cut = data.index("\U0001f510".encode("utf-16-be")) + 2  # between the two surrogates
+    parts = [data[:cut], data[cut:]]
+    async with _engine(tmp_path) as septet:
+        for seq in (2, 1):
+            await septet.ingest(_ucs2_part(parts[seq - 1], seq, 2, user_data=parts[seq - 1]))
+        [message] = await septet.messages()
+    assert message.content == "Код 5521 \U0001f510 ok"
+    assert message.flags == ()
+    assert message.otp is not None
+    assert message.otp.code == "5521"
+
+
+async def test_without_every_parts_user_data_the_texts_are_joined(tmp_path: Path) -> None:
+    data = "ab\U0001f510cd".encode("utf-16-be")
+    parts = [data[:6], data[6:]]  # "ab" and a high surrogate | the low one and "cd"
+    async with _engine(tmp_path) as septet:
+        await septet.ingest(_ucs2_part(parts[0], 1, 2, user_data=parts[0]))
+        await septet.ingest(_ucs2_part(parts[1], 2, 2))  # this carrier kept no user data
+        [message] = await septet.messages()
+    assert message.content == "ab\ufffd\ufffdcd"
+
+
+async def test_an_incomplete_set_decodes_each_run_of_parts_alone(tmp_path: Path) -> None:
+    data = "xy\U0001f510".encode("utf-16-be")  # 8 octets: 2 per part, the emoji split
+    parts = [data[0:2], data[2:4], data[4:6], data[6:8]]
+    reassembly = ReassemblyConfig(ttl_seconds=1.0, sweep_seconds=0.05)
+    async with _engine(tmp_path, reassembly=reassembly) as septet:
+        with trio.fail_after(5):
+            watch = septet.watch()
+            for seq in (1, 3):  # parts 2 and 4 never come
+                await septet.ingest(_ucs2_part(parts[seq - 1], seq, 4, user_data=parts[seq - 1]))
+            message = await anext(watch)
+            await watch.aclose()
+    # "x", then the high surrogate alone: never paired with a half from another run.
+    assert message.content == "x\ufffd"
+    assert set(message.flags) == {"incomplete", "lossy_text"}

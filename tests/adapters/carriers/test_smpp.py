@@ -248,6 +248,40 @@ async def test_ucs2_parts_are_reassembled(tmp_path: Path) -> None:
     assert (message.content, message.encoding) == (text, "ucs2")
 
 
+@pytest.mark.parametrize(
+    ("coding", "first", "second", "expected"),
+    [
+        # An SMSC that cuts UCS-2 parts at a fixed length splits an emoji's surrogates.
+        (
+            0x08,
+            "Code 4821 \U0001f600".encode("utf-16-be")[:-2],
+            "\U0001f600 ok",
+            "Code 4821 \U0001f600 ok",
+        ),
+        # GSM 7-bit: the escape in one part, the character it escapes (0x65: €) in the next.
+        (0x00, bytes([0x31, 0x30, 0x1B]), bytes([0x65, 0x20, 0x6F, 0x6B]), "10€ ok"),
+    ],
+)
+async def test_a_character_split_between_parts_comes_out_whole(
+    tmp_path: Path, coding: int, first: bytes, second: str | bytes, expected: str
+) -> None:
+    if isinstance(second, str):
+        # The second part starts with the low surrogate the first part lacked.
+        second = "\U0001f600".encode("utf-16-be")[2:] + " ok".encode("utf-16-be")
+    header = [bytes([5, 0, 3, 0x42, 2, seq]) for seq in (1, 2)]
+    pdus = [
+        deliver_sm(header[0] + first, esm_class=0x40, data_coding=coding),
+        deliver_sm(header[1] + second, esm_class=0x40, data_coding=coding),
+    ]
+    async with rig(tmp_path) as r, r.carrier():
+        session = await r.smsc.wait_for_session()
+        for pdu in reversed(pdus):  # out of order, too
+            assert (await session.deliver(pdu)).command_status == ROK
+        [message] = await r.inbox()
+    assert message.content == expected
+    assert "lossy_text" not in message.flags
+
+
 async def test_national_language_shift_tables_are_used(tmp_path: Path) -> None:
     # Turkish locking shift (NLI 1): septet 0x07 is U+0131, dotless i ("ì" by default).
     header = bytes([3, 0x25, 1, 1])
