@@ -258,11 +258,13 @@ def markdown(report: Report, args: argparse.Namespace) -> str:
             "",
             f"`{command(args)}`; {os.cpu_count()} cores, shared by the engine and the load "
             "generator (and by anything else running on the machine, so numbers are "
-            "indicative). The engine serves with hypercorn in this process; the generator "
+            "indicative). The engine serves with its own HTTP/1.1 server (httptools) in this "
+            "process, carriers' webhooks on its direct path; the generator "
             f"runs in its own, over {args.connections} kept-alive HTTP/1.1 connections on "
             "127.0.0.1, every request pre-signed (Twilio's SDK) with its own MessageSid. "
             "Each answer (empty TwiML) comes after the message's durable commit. "
-            f"Store batches of up to {args.batch_rows} rows or {args.batch_ms:g} ms.",
+            f"Store batches of up to {args.batch_rows} rows"
+            + (f" or {args.batch_ms:g} ms." if args.batch_ms else ", group commit."),
             "",
             "| measure | result | target | met |",
             "|---|---|---|---|",
@@ -287,8 +289,8 @@ def markdown(report: Report, args: argparse.Namespace) -> str:
             f"{check.unexpected:,} / {check.duplicates:,} | exact | {_met(check.exact)} |",
             f"| CPU per request, throughput | {_cpu(closed)} | | |",
             f"| CPU per request, at {rate:,.0f} requests/s | {_cpu(paced)} | | |",
-            f"| connections opened: throughput / paced (hypercorn closes one after 1000 "
-            f"requests) | {closed.result.connections_opened:,} / "
+            f"| connections reopened: throughput / paced "
+            f"| {closed.result.connections_opened:,} / "
             f"{paced.result.connections_opened:,} | | |",
             "",
         ]
@@ -310,7 +312,7 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--drain", type=float, default=10.0, help="seconds to await answers")
     parser.add_argument("--batch-rows", type=int, default=512)
-    parser.add_argument("--batch-ms", type=float, default=2.0)
+    parser.add_argument("--batch-ms", type=float, default=StoreConfig().batch_ms)
     parser.add_argument("--markdown", help="write the Markdown table to this file")
     args = parser.parse_args(argv)
     try:

@@ -18,9 +18,9 @@ Each request is a POST of the form Twilio sends for an inbound SMS, with its own
 computed by Twilio's own SDK (``twilio.request_validator``). The client is a loop over
 ``selectors`` (epoll) and blocking sockets with ``TCP_NODELAY``: one ``send`` and one
 ``recv`` per request, a minimal HTTP/1.1 response reader (``Content-Length`` bodies, as
-hypercorn sends them) and kept-alive connections, reopened when the server closes one
-(hypercorn closes a connection after 1000 requests). h11 or trio would cost the
-generator tens of µs a request on a machine whose other core serves them.
+the engine sends them) and kept-alive connections, reopened should the server close one.
+h11 or trio would cost the generator tens of µs a request on a machine whose other core
+serves them.
 
 * **Closed loop**: every connection sends its next request as soon as it has the answer
   to the last, until the phase's seconds are over; latency from send to answer.

@@ -33,7 +33,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from .._ids import id_digits
-from .._webhooks import WebhookCarrier, WebhookRequest, problem_response
+from .._webhooks import WebhookCarrier, WebhookResponse
 from ..config import ApiConfig
 from ..errors import EngineClosedError, StoreError
 from ..model import DeliveryStatus, Message
@@ -49,6 +49,8 @@ from ._envelopes import (
     MessageWait,
     Replayed,
 )
+from ._http_carriers import RETRY_AFTER as _RETRY_AFTER
+from ._http_carriers import CarrierWebhooks
 from ._openapi import MAX_LIMIT, MAX_WAIT, openapi_document
 from ._sandbox import Sandboxes, SandboxInjection, SandboxRequest
 
@@ -64,8 +66,6 @@ _PROBLEM = "application/problem+json"
 _STATUSES = frozenset(get_args(DeliveryStatus))
 _HEARTBEAT = 15.0
 """Seconds between keep-alive comments on an idle event stream."""
-_RETRY_AFTER = "5"
-"""Seconds a client is asked to wait after a 503 (the inbox is unavailable)."""
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -93,6 +93,15 @@ def _unavailable(exc: Exception) -> Response:
 
 def _json(value: object, status: int = 200) -> Response:
     return Response(_encode(value), status_code=status, media_type=_JSON)
+
+
+def _webhook_answer(answer: WebhookResponse) -> Response:
+    return Response(
+        answer.body,
+        status_code=answer.status,
+        media_type=answer.content_type,
+        headers=dict(answer.headers),
+    )
 
 
 def build_app(
@@ -164,8 +173,7 @@ class _Api:
     ) -> None:
         self._septet = septet
         self._config = config
-        self._carriers = carriers
-        self._public_url = None if config.public_url is None else config.public_url.rstrip("/")
+        self._webhooks = CarrierWebhooks(septet, carriers, config.public_url)
         self._key = None if config.admin_key is None else config.admin_key.encode()
         self._sandboxes = Sandboxes(septet.config.carriers)
         self._document = b"{}"
@@ -253,44 +261,27 @@ class _Api:
 
     async def carrier(self, request: Request) -> Response:
         name = request.path_params["name"]
-        carrier = self._carriers.get(name)
-        if carrier is None:
-            return problem(404, "Not Found", f"no webhook carrier is named {name!r}")
+        if name not in self._webhooks:
+            return _webhook_answer(self._webhooks.unknown(name))
         try:
             body = await self._body(request)
         except ApiProblem as exc:
             return problem(exc.status, exc.title, exc.detail)
-        path = request.path_params.get("path", "")
-        # What the provider called: the configured public URL (in front of a proxy), or
-        # else the address this request came to.
-        base = self._public_url or f"{request.url.scheme}://{request.url.netloc}"
-        url = f"{base}/carriers/{name}" + (f"/{path}" if path else "")
-        if request.url.query:
-            url += f"?{request.url.query}"
-        headers: dict[str, str] = {}
-        for key, value in request.headers.items():
-            headers[key] = f"{headers[key]}, {value}" if key in headers else value
-        webhook = WebhookRequest(
-            method=request.method,
-            url=url,
-            path=path,
-            query=tuple(request.query_params.multi_items()),
-            headers=headers,
-            body=body,
-        )
+        scope = request.scope
         try:
-            answer = await carrier.handle(webhook, self._septet._emit_as(name))
-        except (StoreError, EngineClosedError) as exc:
-            # Nothing was acknowledged: the provider retries, and its retry is deduplicated.
-            answer = problem_response(
-                503, "Service Unavailable", str(exc), headers=[("retry-after", _RETRY_AFTER)]
+            webhook = self._webhooks.request(
+                method=request.method,
+                scheme=scope["scheme"],
+                server=scope.get("server"),
+                name=name,
+                path=request.path_params.get("path", ""),
+                query_string=scope["query_string"],
+                headers=scope["headers"],
+                body=body,
             )
-        return Response(
-            answer.body,
-            status_code=answer.status,
-            media_type=answer.content_type,
-            headers=dict(answer.headers),
-        )
+        except ValueError as exc:
+            return problem(400, "Bad Request", str(exc))
+        return _webhook_answer(await self._webhooks.answer(name, webhook))
 
     # Messages --------------------------------------------------------------------
 

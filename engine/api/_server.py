@@ -1,4 +1,4 @@
-"""Running the HTTP server: hypercorn's trio worker inside the engine's nursery."""
+"""Running the HTTP server inside the engine's nursery."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve
 
 from .._webhooks import WebhookCarrier
 from ..config import ApiConfig
 from ._app import build_app
+from ._http_carriers import CarrierWebhooks
+from ._http_server import HttpServer
 
 if TYPE_CHECKING:
     from .._engine import Septet
@@ -29,16 +29,9 @@ async def serve_api(
     """Serve until cancelled; ``task_status`` gets the base URL it listens on (with the
     real port when the config asked for port 0)."""
     assert config.port is not None
-    settings = HypercornConfig()
-    settings.bind = [f"{config.host}:{config.port}"]
-    settings.accesslog = None
-    settings.errorlog = None
-    settings.graceful_timeout = 5.0
-    app = build_app(septet, config, carriers)
-
-    async def run(*, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
-        await serve(app, settings, task_status=task_status)  # type: ignore[arg-type]
-
-    async with trio.open_nursery() as nursery:
-        bound: list[str] = await nursery.start(run)
-        task_status.started(bound[0] if bound else f"http://{config.host}:{config.port}")
+    server = HttpServer(
+        build_app(septet, config, carriers),
+        CarrierWebhooks(septet, carriers, config.public_url),
+        max_body_bytes=config.max_body_bytes,
+    )
+    await server.serve(config.host, config.port, task_status=task_status)
