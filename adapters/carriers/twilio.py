@@ -24,6 +24,7 @@ form); MMS media stay in ``raw`` (the message content is ``Body``).
 from __future__ import annotations
 
 import base64
+import functools
 from typing import ClassVar
 from urllib.parse import urlparse
 
@@ -94,10 +95,10 @@ class TwilioCarrier(WebhookCarrierBase[TwilioConfig]):
             setting = "auth_token" if algorithm == "sha1" else "shared_key"
             return unauthorized(f"signed with {algorithm_name}, but no {setting} is configured")
         # A GET's fields are in the URL already; only a POST's form is appended.
-        signed_fields = fields if request.method == "POST" else []
+        tail = signed_fields(fields) if request.method == "POST" else ""
         matches = False
-        for url in twilio_url_variants(request.url):
-            expected = twilio_signature(key, url, signed_fields, algorithm)
+        for url in _url_variants(request.url):
+            expected = _signature(key, url + tail, algorithm)
             matches |= signing.constant_time_equal(expected, signature.strip())
         if not matches:
             return unauthorized("X-Twilio-Signature does not match the request")
@@ -141,13 +142,26 @@ def twilio_signature(
     The signed text is the URL followed by each distinct field name, sorted, with each of
     its distinct values, sorted (as Twilio's own validator builds it).
     """
+    return _signature(key, url + signed_fields(fields), algorithm)
+
+
+def signed_fields(fields: list[tuple[str, str]]) -> str:
+    """What follows the URL in the text Twilio signs: each distinct field name, sorted,
+    with each of its distinct values, sorted."""
     values: dict[str, set[str]] = {}
     for name, value in fields:
         values.setdefault(name, set()).add(value)
-    signed = url + "".join(
-        name + value for name in sorted(values) for value in sorted(values[name])
-    )
+    return "".join(name + value for name in sorted(values) for value in sorted(values[name]))
+
+
+def _signature(key: str, signed: str, algorithm: signing.HmacAlgorithm) -> str:
     return base64.b64encode(signing.hmac_digest(algorithm, key, signed)).decode("ascii")
+
+
+@functools.lru_cache(maxsize=1024)
+def _url_variants(url: str) -> tuple[str, ...]:
+    # Every request to a carrier comes to the same URL or few: work them out once each.
+    return tuple(twilio_url_variants(url))
 
 
 def twilio_url_variants(url: str) -> list[str]:
