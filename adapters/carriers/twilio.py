@@ -148,10 +148,8 @@ def twilio_signature(
 def signed_fields(fields: list[tuple[str, str]]) -> str:
     """What follows the URL in the text Twilio signs: each distinct field name, sorted,
     with each of its distinct values, sorted."""
-    values: dict[str, set[str]] = {}
-    for name, value in fields:
-        values.setdefault(name, set()).add(value)
-    return "".join(name + value for name in sorted(values) for value in sorted(values[name]))
+    # Distinct (name, value) pairs sorted as pairs: by name, then by value.
+    return "".join([name + value for name, value in sorted(set(fields))])
 
 
 def _signature(key: str, signed: str, algorithm: signing.HmacAlgorithm) -> str:
