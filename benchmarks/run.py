@@ -12,11 +12,13 @@ deliver_sm_resp, and their tables are appended.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import subprocess
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,7 +144,21 @@ def render(data: dict[str, object], command: str) -> str:
     return "\n".join(lines)
 
 
+def machine_speed() -> float:
+    """Milliseconds a fixed pure-Python loop takes now (the best of five): the same on a
+    quiet machine from run to run, so a slower reading says the machine itself was slow."""
+    best = math.inf
+    for _ in range(5):
+        started = time.perf_counter()
+        total = 0
+        for i in range(200_000):
+            total += i * i % 7
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def main(argv: list[str]) -> int:
+    speed_before = machine_speed()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "bench.json"
         cmd = [
@@ -176,7 +192,12 @@ def main(argv: list[str]) -> int:
                 print(f"{what} load benchmark failed; RESULTS.md not written", file=sys.stderr)
                 return status
             sections.append(table.read_text())
-    RESULTS.write_text("\n".join([render(data, "make bench"), *sections]))
+    speed = (
+        f"Machine speed (a fixed Python loop, lower is faster): {speed_before:.1f} ms before the"
+        f" run, {machine_speed():.1f} ms after. The VM's speed changes over time by up to a half;"
+        " results of runs whose loop took longer are slower across the board.\n"
+    )
+    RESULTS.write_text("\n".join([render(data, "make bench"), speed, *sections]))
     print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0
 
