@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -138,7 +138,10 @@ class DestinationSet:
         store: Store,
         metrics: EngineMetrics,
         adapters: Mapping[str, Destination],
+        deleted: Callable[[str], bool] = lambda message_id: False,
     ) -> None:
+        self._deleted = deleted
+        """Whether a message was deleted (its claimed deliveries are dropped)."""
         self._tenant = config.tenant
         self._store = store
         self._metrics = metrics
@@ -465,7 +468,12 @@ class DestinationSet:
 
     def _worker(self, definition: DestinationConfig, adapter: Destination) -> DestinationWorker:
         return DestinationWorker(
-            definition.name, adapter, definition.policy, self._store, self._metrics
+            definition.name,
+            adapter,
+            definition.policy,
+            self._store,
+            self._metrics,
+            deleted=self._deleted,
         )
 
     def _running(self) -> trio.Nursery:

@@ -70,8 +70,12 @@ class DestinationWorker:
         metrics: EngineMetrics,
         *,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        deleted: Callable[[str], bool] = lambda message_id: False,
     ) -> None:
+        """``deleted`` says whether a message was deleted since its delivery was claimed:
+        such a delivery is dropped before its attempt (its row went with the message)."""
         self.name = name
+        self._deleted = deleted
         self._adapter = adapter
         self._policy = policy
         self._store = store
@@ -281,6 +285,12 @@ class DestinationWorker:
             release()
 
     async def _attempt_held(self, claimed: ClaimedDelivery, release: Callable[[], None]) -> None:
+        if self._deleted(claimed.message.id):
+            # Claimed before the delete (waiting for a slot, the rate limit, or handed
+            # over at commit): its row is gone with the message, and it is not sent.
+            _log.info("delivery dropped: its message was deleted", delivery=claimed.id)
+            await trio.lowlevel.checkpoint()
+            return
         delivery = Delivery(
             id=claimed.id,
             destination=self.name,

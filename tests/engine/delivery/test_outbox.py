@@ -19,6 +19,7 @@ import pytest
 import trio
 from http_server import Answer, HttpTestServer, RecordedRequest, open_http_server
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from structlog.testing import capture_logs
 
 import engine
 from engine import signing
@@ -808,3 +809,26 @@ async def test_waves_of_messages_through_a_small_window_are_all_delivered(
     assert server.most_in_flight <= 3
     assert len({r.headers["webhook-id"] for r in server.requests}) == 96
     assert {d.status for d in records} == {"delivered"}
+
+
+async def test_a_delivery_held_by_its_worker_is_dropped_when_its_message_is_deleted(
+    tmp_path: Path,
+) -> None:
+    # Both deliveries are handed to the worker at commit; the rate limit lets the first
+    # go and holds the second a second for its token, long enough to delete its message.
+    async with open_http_server() as server:
+        config = _config(
+            tmp_path,
+            _webhook("hook", _url(server), rate_per_second=1.0, burst=1, max_concurrency=2),
+        )
+        with capture_logs() as logs:
+            async with engine.open(config) as septet:
+                first, second = await _committed(septet, [_text("first"), _text("second")])
+                await _requests(server, 1)
+                assert await septet.delete_message(second.id)
+
+                async def dropped() -> list[dict[str, Any]]:
+                    return [e for e in logs if e["event"].startswith("delivery dropped")]
+
+                await _eventually(dropped, lambda found: len(found) == 1)
+    assert _message_ids(server.requests) == [first.id]
