@@ -17,7 +17,10 @@ sweeper, ends every ``watch`` and closes the store.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+import hashlib
+import secrets
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -26,12 +29,19 @@ import msgspec
 import trio
 
 from ._destinations import DestinationInfo, DestinationSet, RoutesInfo, TestResult
-from ._ids import id_floor, new_id
+from ._ids import id_digits, id_floor, new_id
 from ._metrics import EngineMetrics
 from ._runtime import gc_thresholds
 from .config import Config
 from .delivery import DestinationPolicy, DestinationWorker, RouteTable, report_outbox_depth
-from .errors import ConfigError, EngineClosedError
+from .errors import (
+    ConfigError,
+    EngineClosedError,
+    InvalidKeyError,
+    ScopeError,
+    StoreError,
+    TenantConflictError,
+)
 from .model import (
     DeliveryAttempt,
     DeliveryRecord,
@@ -46,9 +56,32 @@ from .pipeline._normalize import normalize_number, normalize_sender, region_of
 from .pipeline._pipeline import Outbox
 from .pipeline._watchers import HORIZON
 from .plugin_api import Carrier, Destination, Emit, WebhookCarrier
-from .store import ClaimedDelivery, MessageQuery, NewDelivery, Store
+from .signing import constant_time_equal
+from .store import (
+    ROLE_SCOPES,
+    ApiKey,
+    AuditEntry,
+    ClaimedDelivery,
+    Member,
+    MessageQuery,
+    NewDelivery,
+    Role,
+    Store,
+    Tenant,
+)
 
 __all__ = ["Septet", "open"]
+
+_DELETED_REMEMBERED = 65_536
+"""How many deleted message ids the engine remembers for its delivery workers."""
+
+KEY_CACHE_SECONDS = 30.0
+"""How long a key looked up is trusted without reading it again. A revocation or rotation
+in this process takes effect at once; one made by another process, within this long."""
+KEY_USE_SECONDS = 60.0
+"""How often the keys' ``last_used_at`` are written, all those used since in one batch."""
+EMBEDDER = "embedder"
+"""The audit log's actor for changes made through the embedding API."""
 
 
 class Septet:
@@ -64,12 +97,23 @@ class Septet:
         """Prometheus metrics; ``metrics.registry``, ``metrics.render()``."""
         self._store = store
         self._hub = WatcherHub()
-        self._destinations = DestinationSet(config, store, self.metrics, destinations or {})
+        self._deleted: OrderedDict[str, None] = OrderedDict()
+        """The ids of the messages this engine deleted lately, so a delivery of one that
+        a worker already holds is dropped (the store has no row for it any more)."""
+        self._destinations = DestinationSet(
+            config, store, self.metrics, destinations or {}, deleted=self._deleted.__contains__
+        )
         self._workers = self._destinations.workers
         # Routed always: a route table set at runtime applies to the next message.
         self._pipeline = Pipeline(
             config, store, self.metrics, self._committed, self._plan_outbox, self._abandoned
         )
+        self._keys: dict[str, tuple[ApiKey, bytes, float]] = {}
+        """Keys looked up lately (key, secret hash, when), by id: see :meth:`authenticate`."""
+        self._keys_generation = 0
+        """Bumped by every revocation and rotation, so a lookup that raced one is not kept."""
+        self._key_uses: dict[str, datetime] = {}
+        self._key_uses_written = -KEY_USE_SECONDS
 
     def _plan_outbox(self, message: Message) -> Outbox:
         """The message's destinations; a delivery whose worker can attempt it at once is
@@ -210,12 +254,13 @@ class Septet:
         sender: str | None = None,
         since: datetime | None = None,
         has_code: bool | None = None,
+        tenant: str | None = None,
     ) -> Message:
         """The first message matching the filters received at or after ``since``
         (default: now): at once if one is already stored, else as soon as one commits.
         Raises :class:`TimeoutError` after ``timeout`` seconds."""
         since = datetime.now(UTC) if since is None else since
-        message_filter = self._filter(None, number, sender)
+        message_filter = self._filter(tenant or self.config.tenant, number, sender)
         message_filter.since = since
         message_filter.has_otp = has_code
         after = id_floor("msg", since.timestamp() - HORIZON)
@@ -241,13 +286,15 @@ class Septet:
         text: str | None = None,
         limit: int = 100,
         oldest_first: bool = False,
+        tenant: str | None = None,
     ) -> list[Message]:
         """Stored messages, newest first unless ``oldest_first``; ``after`` and
         ``before`` are message ids (exclusive), for paging. ``text`` keeps those whose
-        content holds it, ignoring case in any script ("привет" finds "ПРИВЕТ")."""
+        content holds it, ignoring case in any script ("привет" finds "ПРИВЕТ"). Every
+        read takes ``tenant`` (default: ``config.tenant``, where messages are filed)."""
         found = self._filter(None, number, sender)
         query = MessageQuery(
-            tenant=self.config.tenant,
+            tenant=tenant or self.config.tenant,
             number=found.number,
             sender=found.sender,
             since=since,
@@ -261,16 +308,21 @@ class Septet:
         )
         return list(await self._store.list_messages(query))
 
-    async def delete_message(self, message_id: str) -> bool:
+    async def delete_message(self, message_id: str, *, tenant: str | None = None) -> bool:
         """Delete a message with its raw payload and its deliveries (an open one is
         never attempted again); False when there is no such message. Its status reports
         stay, unlinked, and its carrier ids stay as a tombstone: a carrier's late retry
         of it is answered ``duplicate`` and nothing is stored."""
-        return await self._store.delete_message(self.config.tenant, message_id)
+        deleted = await self._store.delete_message(tenant or self.config.tenant, message_id)
+        if deleted:
+            self._deleted[message_id] = None
+            if len(self._deleted) > _DELETED_REMEMBERED:
+                self._deleted.popitem(last=False)
+        return deleted
 
-    async def get(self, message_id: str) -> Message | None:
-        """The message with this id, or None."""
-        return await self._store.get_message(self.config.tenant, message_id)
+    async def get(self, message_id: str, *, tenant: str | None = None) -> Message | None:
+        """The message with this id, or None (also when it is another tenant's)."""
+        return await self._store.get_message(tenant or self.config.tenant, message_id)
 
     async def status_reports(self, message_id: str) -> list[StatusReport]:
         """The status reports linked to a message, oldest first."""
@@ -290,11 +342,12 @@ class Septet:
         status: DeliveryStatus | None = None,
         after: str | None = None,
         limit: int = 100,
+        tenant: str | None = None,
     ) -> list[DeliveryRecord]:
         """The outbox: deliveries matching the filters, oldest first, after the delivery
         id ``after`` (for paging)."""
         found = await self._store.list_deliveries(
-            self.config.tenant,
+            tenant or self.config.tenant,
             message_id=message_id,
             destination=destination,
             status=status,
@@ -303,9 +356,12 @@ class Septet:
         )
         return list(found)
 
-    async def delivery_attempts(self, delivery_id: str) -> list[DeliveryAttempt]:
+    async def delivery_attempts(
+        self, delivery_id: str, *, tenant: str | None = None
+    ) -> list[DeliveryAttempt]:
         """Every attempt of one delivery: when, how long, the outcome, status and error."""
-        return list(await self._store.delivery_attempts(self.config.tenant, delivery_id))
+        tenant = tenant or self.config.tenant
+        return list(await self._store.delivery_attempts(tenant, delivery_id))
 
     async def replay(
         self,
@@ -314,6 +370,7 @@ class Septet:
         destination: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        tenant: str | None = None,
     ) -> int:
         """Send again: one delivery (whatever its state, unless under way), or every
         ``failed`` delivery of ``destination`` (optionally those created in ``[since,
@@ -321,7 +378,7 @@ class Septet:
         if delivery_id is None and destination is None:
             raise ValueError("name a delivery or a destination to replay")
         count = await self._store.replay_deliveries(
-            self.config.tenant,
+            tenant or self.config.tenant,
             delivery_id=delivery_id,
             destination=destination,
             since=since,
@@ -441,13 +498,213 @@ class Septet:
         the outbox: nothing is stored, retried or counted. Answers how it went."""
         return await self._destinations.test(name, content=content, sender=sender, number=number)
 
-    async def delivery(self, delivery_id: str) -> DeliveryRecord | None:
-        """One delivery of the outbox, or None."""
-        return await self._store.get_delivery(self.config.tenant, delivery_id)
+    async def delivery(
+        self, delivery_id: str, *, tenant: str | None = None
+    ) -> DeliveryRecord | None:
+        """One delivery of the outbox, or None (also when it is another tenant's)."""
+        return await self._store.get_delivery(tenant or self.config.tenant, delivery_id)
 
     async def disabled_destinations(self) -> dict[str, str]:
         """The disabled destinations and why."""
         return dict(await self._store.disabled_destinations())
+
+    # Tenants and access --------------------------------------------------------------
+    #
+    # ``actor`` names who makes a change in the audit log: a key id, ``operator`` (the
+    # config's admin key) or ``embedder``, the default here.
+
+    async def create_tenant(
+        self, name: str, *, tenant_id: str | None = None, actor: str = EMBEDDER
+    ) -> Tenant:
+        """Create a tenant (``tenant_id`` default: a new ``ten_...`` id). Raises
+        :class:`~engine.errors.TenantConflictError` when the id is taken."""
+        tenant = Tenant(id=tenant_id or new_id("ten"), name=name, created_at=datetime.now(UTC))
+        if not await self._store.create_tenant(tenant, actor=actor):
+            raise TenantConflictError(f"a tenant {tenant.id!r} exists already")
+        return tenant
+
+    async def tenants(self) -> list[Tenant]:
+        """Every tenant, by id."""
+        return list(await self._store.tenants())
+
+    async def tenant(self, tenant_id: str) -> Tenant | None:
+        """One tenant, or None."""
+        return await self._store.get_tenant(tenant_id)
+
+    async def delete_tenant(self, tenant_id: str, *, actor: str = EMBEDDER) -> bool:
+        """Delete a tenant with its members; its keys are revoked (at once in this
+        process). False when there is none. Raises
+        :class:`~engine.errors.TenantConflictError` for the tenant messages are filed
+        under (``config.tenant``) and for one that still holds messages."""
+        if tenant_id == self.config.tenant:
+            raise TenantConflictError(
+                f"tenant {tenant_id!r} receives the carriers' messages (config.tenant)"
+            )
+        outcome = await self._store.delete_tenant(tenant_id, actor=actor)
+        if outcome == "holds_messages":
+            raise TenantConflictError(f"tenant {tenant_id!r} still holds messages")
+        self._forget_keys(lambda key: key.tenant == tenant_id)
+        return outcome == "deleted"
+
+    async def create_key(
+        self,
+        tenant: str | None,
+        *,
+        name: str,
+        role: Role,
+        scopes: Collection[str] | None = None,
+        expires_at: datetime | None = None,
+        actor: str = EMBEDDER,
+    ) -> tuple[ApiKey, str]:
+        """A new API key of ``tenant`` (None: an operator key, whose role must be
+        ``operator``) and the whole key, ``sk_<id digits>_<secret>``: it is not stored
+        and cannot be shown again. ``scopes`` narrows the role's (default: all of them).
+
+        Raises :class:`~engine.errors.ScopeError` for scopes the role does not grant,
+        :class:`ValueError` for a role that does not fit ``tenant``, :class:`KeyError`
+        when ``tenant`` does not exist."""
+        if (role == "operator") != (tenant is None):
+            raise ValueError("an operator key has no tenant, and only it has the operator role")
+        granted = _granted_scopes(role, scopes)
+        key_id = new_id("key")
+        secret, digest = _new_secret()
+        key = ApiKey(
+            id=key_id,
+            tenant=tenant,
+            name=name,
+            role=role,
+            scopes=granted,
+            prefix=_key_prefix(key_id, secret),
+            created_at=datetime.now(UTC),
+            expires_at=expires_at,
+            rotated_at=None,
+            revoked_at=None,
+            last_used_at=None,
+        )
+        if not await self._store.create_key(key, digest, actor=actor):
+            raise KeyError(f"no tenant is named {tenant!r}")
+        return key, _whole_key(key_id, secret)
+
+    async def api_keys(self, tenant: str | None) -> list[ApiKey]:
+        """The keys of ``tenant`` (None: the operator keys), revoked ones too; never
+        their secrets."""
+        return list(await self._store.api_keys(tenant))
+
+    async def rotate_key(
+        self, key_id: str, *, tenant: str | None, actor: str = EMBEDDER
+    ) -> tuple[ApiKey, str]:
+        """Give a live key of ``tenant`` a new secret, answered once as the whole key;
+        the old one fails from now on. :class:`KeyError` when there is no such live
+        key."""
+        secret, digest = _new_secret()
+        rotated = await self._store.rotate_key(
+            tenant, key_id, digest, _key_prefix(key_id, secret), actor=actor
+        )
+        self._forget_keys(lambda key: key.id == key_id)
+        if rotated is None:
+            raise KeyError(f"no live key {key_id!r}")
+        return rotated, _whole_key(key_id, secret)
+
+    async def revoke_key(self, key_id: str, *, tenant: str | None, actor: str = EMBEDDER) -> ApiKey:
+        """Revoke a key of ``tenant``: it fails from now on (at once in this process).
+        Revoking it again changes nothing. :class:`KeyError` when there is no such key."""
+        revoked = await self._store.revoke_key(tenant, key_id, actor=actor)
+        self._forget_keys(lambda key: key.id == key_id)
+        if revoked is None:
+            raise KeyError(f"no key {key_id!r}")
+        return revoked
+
+    async def authenticate(self, whole_key: str) -> ApiKey:
+        """The key ``whole_key`` is, if it may act now; else
+        :class:`~engine.errors.InvalidKeyError` saying why (never repeating the key).
+
+        A key read from the store is trusted for :data:`KEY_CACHE_SECONDS`; the secret
+        is checked on every call, in constant time. Its use is recorded in memory and
+        written with the others' every :data:`KEY_USE_SECONDS`."""
+        key_id, secret = _parse_key(whole_key)
+        now = trio.current_time()
+        cached = self._keys.get(key_id)
+        if cached is not None and now - cached[2] < KEY_CACHE_SECONDS:
+            key, digest = cached[0], cached[1]
+        else:
+            generation = self._keys_generation
+            found = await self._store.api_key(key_id)
+            if found is None:
+                raise InvalidKeyError("the API key is not valid")
+            key, digest = found
+            if generation == self._keys_generation:
+                self._keys[key_id] = (key, digest, now)
+        if not constant_time_equal(hashlib.sha256(secret.encode()).digest(), digest):
+            raise InvalidKeyError("the API key is not valid")
+        if key.revoked_at is not None:
+            raise InvalidKeyError("the API key was revoked")
+        moment = datetime.now(UTC)
+        if key.expires_at is not None and key.expires_at <= moment:
+            raise InvalidKeyError("the API key has expired")
+        await self._note_key_use(key_id, moment)
+        return key
+
+    async def add_member(
+        self,
+        tenant: str,
+        *,
+        email: str,
+        role: Role,
+        name: str | None = None,
+        actor: str = EMBEDDER,
+    ) -> Member:
+        """Add a person to ``tenant`` with ``role``. Raises
+        :class:`~engine.errors.TenantConflictError` when the email is in the tenant
+        already, :class:`KeyError` when the tenant does not exist."""
+        if role == "operator":
+            raise ValueError("a member holds a tenant's role, not the operator's")
+        if await self._store.get_tenant(tenant) is None:
+            raise KeyError(f"no tenant is named {tenant!r}")
+        member = Member(
+            id=new_id("mem"),
+            tenant=tenant,
+            email=email,
+            name=name,
+            role=role,
+            created_at=datetime.now(UTC),
+        )
+        if not await self._store.create_member(member, actor=actor):
+            raise TenantConflictError(f"{email!r} is a member of {tenant!r} already")
+        return member
+
+    async def members(self, tenant: str) -> list[Member]:
+        """The members of ``tenant``."""
+        return list(await self._store.members(tenant))
+
+    async def remove_member(self, tenant: str, member_id: str, *, actor: str = EMBEDDER) -> None:
+        """Remove a member of ``tenant``; :class:`KeyError` when there is none."""
+        if not await self._store.delete_member(tenant, member_id, actor=actor):
+            raise KeyError(f"no member {member_id!r}")
+
+    async def audit_log(
+        self, tenant: str | None, *, before: str | None = None, limit: int = 50
+    ) -> list[AuditEntry]:
+        """Every change to ``tenant``'s members and keys, and to the tenant itself (None:
+        to operator keys), newest first, older than the entry ``before``."""
+        return list(await self._store.audit_log(tenant, before=before, limit=limit))
+
+    def _forget_keys(self, which: Any) -> None:
+        self._keys_generation += 1
+        for key_id in [k for k, (key, _, _) in self._keys.items() if which(key)]:
+            del self._keys[key_id]
+
+    async def _note_key_use(self, key_id: str, moment: datetime) -> None:
+        self._key_uses[key_id] = moment
+        now = trio.current_time()
+        if now - self._key_uses_written < KEY_USE_SECONDS:
+            return
+        uses, self._key_uses = self._key_uses, {}
+        self._key_uses_written = now
+        try:
+            await self._store.touch_keys(uses)
+        except (StoreError, EngineClosedError):
+            for used, at in uses.items():  # written with the next batch
+                self._key_uses.setdefault(used, at)
 
     def _worker(self, name: str) -> DestinationWorker:
         worker = self._workers.get(name)
@@ -603,6 +860,52 @@ class _Reserved(NewDelivery, frozen=True, kw_only=True):
     attempts it, even when another has taken over the destination meanwhile."""
 
     worker: DestinationWorker
+
+
+def _granted_scopes(role: Role, scopes: Collection[str] | None) -> tuple[str, ...]:
+    """The scopes a key of ``role`` gets: ``scopes`` if the role grants them all, in
+    the canonical order; all the role's when None."""
+    allowed = ROLE_SCOPES.get(role)
+    if allowed is None:
+        raise ValueError(f"no role is named {role!r}")
+    if scopes is None:
+        wanted = allowed
+    else:
+        wanted = frozenset(scopes)
+        beyond = tuple(sorted(wanted - allowed))
+        if beyond:
+            raise ScopeError(f"the role {role!r} does not grant {list(beyond)}", scopes=beyond)
+    return tuple(scope for scope in ROLE_SCOPES["operator"] if scope in wanted)
+
+
+def _new_secret() -> tuple[str, bytes]:
+    """A key's secret (256 random bits) and the SHA-256 digest kept in its place.
+
+    A plain hash is enough: a slow one (bcrypt, scrypt) protects guessable passwords,
+    and nobody can guess 256 random bits, hashed fast or slow."""
+    secret = secrets.token_urlsafe(32)
+    return secret, hashlib.sha256(secret.encode()).digest()
+
+
+def _whole_key(key_id: str, secret: str) -> str:
+    return f"sk_{key_id.removeprefix('key_')}_{secret}"
+
+
+def _key_prefix(key_id: str, secret: str) -> str:
+    """What identifies a key on a screen: its id digits and the first four characters
+    of its secret (so a rotated key looks different), never enough to use it."""
+    return _whole_key(key_id, secret[:4])
+
+
+def _parse_key(whole_key: str) -> tuple[str, str]:
+    scheme, _, rest = whole_key.partition("_")
+    digits, _, secret = rest.partition("_")
+    if scheme != "sk" or len(digits) != 32 or not secret:
+        raise InvalidKeyError("the API key is not valid")
+    key_id = f"key_{digits}"
+    if id_digits(key_id, "key") is None:
+        raise InvalidKeyError("the API key is not valid")
+    return key_id, secret
 
 
 def _policy_settings(policy: DestinationPolicy | Mapping[str, Any] | None) -> dict[str, Any]:

@@ -119,14 +119,27 @@ class ApiConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     """The base URL providers are given (``https://sms.example.com``), in front of any
     proxy: carriers' signatures cover it. None: the address each request came to."""
     admin_key: str | None = None
-    """The Bearer key of the REST API; set it from the environment
-    (``SEPTET_API__ADMIN_KEY``), not in a file. None: the REST API answers 401."""
+    """The operator's Bearer key for the REST API (every scope, every tenant); set it
+    from the environment (``SEPTET_API__ADMIN_KEY``), not in a file. Keys made over
+    the API or the embedding API work beside it; with neither, the API answers 401."""
     max_body_bytes: int = 1024 * 1024
     """Request bodies larger than this are refused with 413."""
+    key_rate_limit: float = 20.0
+    """Requests a second each stored API key may make, on average (a token bucket per
+    key, per process); beyond it, 429 with ``Retry-After``. 0: no limit. The admin key
+    is never limited."""
+    key_rate_burst: int = 40
+    """Requests a key may make at once before the average applies."""
 
     def __post_init__(self) -> None:
         if self.port is not None and not 0 <= self.port <= 65535:
             raise ConfigError("must be a TCP port, 0 to 65535", key="port")
+        if not 0 <= self.key_rate_limit < float("inf"):
+            raise ConfigError(
+                "must be a number of requests a second, 0 or more", key="key_rate_limit"
+            )
+        if self.key_rate_burst < 1:
+            raise ConfigError("must be at least 1", key="key_rate_burst")
         if self.max_body_bytes < 1024:
             raise ConfigError("must be at least 1024", key="max_body_bytes")
         if self.admin_key is not None and len(self.admin_key) < 16:
@@ -138,7 +151,8 @@ class ApiConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         key = None if self.admin_key is None else "[redacted]"
         return (
             f"ApiConfig(host={self.host!r}, port={self.port!r}, public_url={self.public_url!r},"
-            f" admin_key={key!r}, max_body_bytes={self.max_body_bytes!r})"
+            f" admin_key={key!r}, max_body_bytes={self.max_body_bytes!r},"
+            f" key_rate_limit={self.key_rate_limit!r}, key_rate_burst={self.key_rate_burst!r})"
         )
 
 

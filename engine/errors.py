@@ -23,6 +23,12 @@ caller can do about it::
     │   │                                state refuses: a name in use, a definition from the config
     │   │                                file, routes still naming a destination
     │   └── StaleVersionError            the definition changed since it was read; read it again
+    ├── TenantConflictError              a change to tenants, members or keys that the current
+    │                                    state refuses: an id or email in use, the receiving
+    │                                    tenant, a tenant that still holds messages
+    ├── InvalidKeyError                  an API key that is malformed, unknown, revoked or expired
+    ├── ScopeError (ValueError)          scopes that are unknown or beyond what a role (or the
+    │                                    caller) may grant; .scopes names them
     ├── StoreError                       the inbox cannot be written or read now; retry later
     ├── EngineClosedError                the engine is shutting down or closed
     └── DeliveryError                    a destination could not take a message
@@ -43,18 +49,21 @@ __all__ = [
     "EngineClosedError",
     "Gsm7Error",
     "HexError",
+    "InvalidKeyError",
     "MalformedSignatureError",
     "PduError",
     "PermanentDeliveryError",
     "PluginError",
     "ReassemblyError",
     "RetryableDeliveryError",
+    "ScopeError",
     "SeptetError",
     "SignatureError",
     "SignatureMismatchError",
     "SmppError",
     "StaleVersionError",
     "StoreError",
+    "TenantConflictError",
     "TimestampToleranceError",
     "Ucs2Error",
 ]
@@ -213,6 +222,26 @@ class DefinitionConflictError(SeptetError):
 class StaleVersionError(DefinitionConflictError):
     """The definition is not at the version the change was based on (someone changed it
     since it was read). Nothing was changed: read it again and redo the change."""
+
+
+class TenantConflictError(SeptetError):
+    """A change to tenants, members or keys that the current state refuses: the id or
+    email is taken, the tenant is the one the engine files messages under, or it still
+    holds messages. Nothing was changed."""
+
+
+class InvalidKeyError(SeptetError):
+    """An API key that cannot act: malformed, unknown, revoked or expired. The message
+    says which, never the key itself."""
+
+
+class ScopeError(SeptetError, ValueError):
+    """Scopes that are unknown, or wider than the role (or the key making the change)
+    grants; ``scopes`` names them. Nothing was changed."""
+
+    def __init__(self, message: str, *, scopes: tuple[str, ...]) -> None:
+        self.scopes = scopes
+        super().__init__(message)
 
 
 class StoreError(SeptetError):

@@ -5,8 +5,9 @@
 * ``/healthz`` answers while the process serves; ``/readyz`` once the inbox answers a
   read; ``/metrics`` is the Prometheus exposition.
 * ``/v1/...`` reads and searches the inbox, deletes messages, reads the outbox, replays
-  deliveries and simulates inbound SMS through a sandbox carrier, with the admin key as
-  a Bearer token.
+  deliveries, simulates inbound SMS through a sandbox carrier and manages tenants, keys
+  and members, for a Bearer key with the endpoint's scope, on the key's tenant (see
+  :mod:`engine.api._tenant_routes`).
 * ``/openapi.json`` is the OpenAPI 3.1 document of all of the above, ``/docs`` the same
   as a web page; both are built once, with the app.
 
@@ -17,7 +18,7 @@ cannot be written or read right now, and never a traceback.
 
 from __future__ import annotations
 
-import hmac
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, cast, get_args
@@ -53,6 +54,7 @@ from ._http_carriers import RETRY_AFTER as _RETRY_AFTER
 from ._http_carriers import CarrierWebhooks
 from ._openapi import MAX_LIMIT, MAX_WAIT, openapi_document
 from ._sandbox import Sandboxes, SandboxInjection, SandboxRequest
+from ._tenant_routes import Gatekeeper, caller_of, tenant_routes
 
 if TYPE_CHECKING:
     from .._engine import Septet
@@ -64,6 +66,7 @@ _encode = msgspec.json.Encoder().encode
 _JSON = "application/json"
 _PROBLEM = "application/problem+json"
 _STATUSES = frozenset(get_args(DeliveryStatus))
+_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 _HEARTBEAT = 15.0
 """Seconds between keep-alive comments on an idle event stream."""
 
@@ -137,7 +140,10 @@ def build_app(
         ),
         Route("/v1/destinations/{name}/enable", api.guarded(api.enable), methods=["POST"]),
         *config_routes(septet, api.guarded, api._body),
+        *tenant_routes(septet, api.guarded, api._body),
     ]
+    for route in routes:
+        api.route_paths[route.endpoint] = _PARAM.sub(r"{\1}", route.path)
     api.publish(openapi_document((route.path, route.methods or ()) for route in routes))
     return Starlette(
         routes=routes,
@@ -174,7 +180,9 @@ class _Api:
         self._septet = septet
         self._config = config
         self._webhooks = CarrierWebhooks(septet, carriers, config.public_url)
-        self._key = None if config.admin_key is None else config.admin_key.encode()
+        self._gatekeeper = Gatekeeper(septet, config)
+        self.route_paths: dict[object, str] = {}
+        """The path of each route, by its endpoint: which scope a request needs."""
         self._sandboxes = Sandboxes(septet.config.carriers)
         self._document = b"{}"
         self._docs_page = ""
@@ -188,13 +196,15 @@ class _Api:
     # Plumbing -----------------------------------------------------------------------
 
     def guarded(self, endpoint: Endpoint) -> Endpoint:
-        """``endpoint`` behind the admin key, with problems and outages answered."""
+        """``endpoint`` behind the gatekeeper (a key with the route's scope, within its
+        rate), with problems and outages answered."""
 
         async def guarded(request: Request) -> Response:
-            refusal = self._authenticate(request)
-            if refusal is not None:
-                return refusal
             try:
+                path = self.route_paths.get(guarded)
+                refusal = await self._gatekeeper.admit(request, path)
+                if refusal is not None:
+                    return refusal
                 return await endpoint(request)
             except ApiProblem as exc:
                 return problem(exc.status, exc.title, exc.detail)
@@ -204,17 +214,6 @@ class _Api:
                 )
 
         return guarded
-
-    def _authenticate(self, request: Request) -> Response | None:
-        challenge = {"www-authenticate": 'Bearer realm="septet"'}
-        if self._key is None:
-            return problem(401, "Unauthorized", "no API key is configured", **challenge)
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return problem(401, "Unauthorized", "send the API key as a Bearer token", **challenge)
-        if not hmac.compare_digest(token.strip().encode(), self._key):
-            return problem(401, "Unauthorized", "the API key is not valid", **challenge)
-        return None
 
     async def _body(self, request: Request) -> bytes:
         limit = self._config.max_body_bytes
@@ -305,6 +304,7 @@ class _Api:
             after=after,
             before=before,
             limit=limit + 1,
+            tenant=_tenant(request),
         )
         page = messages[:limit]
         cursor = page[-1].id if len(messages) > limit and page else None
@@ -330,6 +330,7 @@ class _Api:
                     sender=query.get("sender"),
                     since=since,
                     has_code=has_code,
+                    tenant=_tenant(request),
                 )
             except TimeoutError:
                 pass
@@ -361,18 +362,23 @@ class _Api:
             raise ApiProblem(400, "Bad Request", "Last-Event-ID must be a message id (msg_...)")
         query = request.query_params
         watch = self._septet.watch(
-            number=query.get("number"), sender=query.get("sender"), after=after
+            number=query.get("number"),
+            sender=query.get("sender"),
+            after=after,
+            tenant=_tenant(request),
         )
         return _EventStream(watch)
 
     async def get_message(self, request: Request) -> Response:
-        message = await self._septet.get(request.path_params["id"])
+        message = await self._septet.get(request.path_params["id"], tenant=_tenant(request))
         if message is None:
             raise ApiProblem(404, "Not Found", "no such message")
         return _json(message)
 
     async def delete_message(self, request: Request) -> Response:
-        if not await self._septet.delete_message(request.path_params["id"]):
+        if not await self._septet.delete_message(
+            request.path_params["id"], tenant=_tenant(request)
+        ):
             raise ApiProblem(404, "Not Found", "no such message")
         return Response(status_code=204)
 
@@ -416,22 +422,24 @@ class _Api:
             status=status,
             after=after,
             limit=limit + 1,
+            tenant=_tenant(request),
         )
         page = found[:limit]
         cursor = page[-1].id if len(found) > limit and page else None
         return _json(DeliveryPage(data=list(page), next=cursor))
 
     async def delivery_attempts(self, request: Request) -> Response:
-        delivery_id = request.path_params["id"]
-        if await self._septet.delivery(delivery_id) is None:
+        delivery_id, tenant = request.path_params["id"], _tenant(request)
+        if await self._septet.delivery(delivery_id, tenant=tenant) is None:
             raise ApiProblem(404, "Not Found", "no such delivery")
-        return _json(AttemptList(data=list(await self._septet.delivery_attempts(delivery_id))))
+        attempts = await self._septet.delivery_attempts(delivery_id, tenant=tenant)
+        return _json(AttemptList(data=list(attempts)))
 
     async def replay_one(self, request: Request) -> Response:
-        delivery_id = request.path_params["id"]
-        if await self._septet.delivery(delivery_id) is None:
+        delivery_id, tenant = request.path_params["id"], _tenant(request)
+        if await self._septet.delivery(delivery_id, tenant=tenant) is None:
             raise ApiProblem(404, "Not Found", "no such delivery")
-        count = await self._septet.replay(delivery_id)
+        count = await self._septet.replay(delivery_id, tenant=tenant)
         if not count:
             raise ApiProblem(409, "Conflict", "the delivery is under way; replay it later")
         return _json(Replayed(replayed=count))
@@ -459,6 +467,10 @@ class _Api:
 
 
 _sandbox_request = msgspec.json.Decoder(SandboxRequest).decode
+
+
+def _tenant(request: Request) -> str:
+    return caller_of(request).tenant
 
 
 def _limit(text: str | None) -> int:

@@ -114,10 +114,23 @@ _ERRORS: dict[str, dict[str, Any]] = {
         "description": "The Bearer token is missing or wrong (or the carrier's signature).",
         "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
     },
-    "403": {"description": "The carrier's signature is stale."},
+    "403": {
+        "description": "The key lacks the scope the operation needs (the problem's `scope`"
+        " names it), or the carrier's signature is stale."
+    },
     "404": {"description": "No such item, or no such carrier or destination."},
     "409": {"description": "The delivery is under way; replay it later."},
     "413": {"description": "The body exceeds the configured limit."},
+    "429": {
+        "description": "The key is over its rate limit; retry after the given seconds.",
+        "headers": {
+            "Retry-After": {
+                "required": True,
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "string", "pattern": "^[0-9]+$"},
+            }
+        },
+    },
     "500": {"description": "The server failed; this is a bug."},
     "503": {
         "description": "The inbox cannot be read or written right now; retry later.",
@@ -159,7 +172,7 @@ def _operation(
         operation["requestBody"] = body
     operation["responses"] = responses
     if guarded:
-        operation["security"] = [{"adminKey": []}]
+        operation["security"] = [{"apiKey": []}]  # with its scope in openapi_document
     return operation
 
 
@@ -433,6 +446,17 @@ def _operations() -> dict[str, dict[str, Any]]:
     }
 
 
+def _require_scope(operation: dict[str, Any], scope: str) -> None:
+    """Name ``scope`` in a guarded operation's security, with the refusals every
+    guarded operation may answer: no key (401), the scope missing (403), a key over its
+    rate (429)."""
+    operation["security"] = [{"apiKey": [scope]}]
+    responses = operation["responses"]
+    for status in ("401", "403", "429"):
+        responses.setdefault(status, {**_ERRORS[status], "content": _PROBLEM_CONTENT})
+    operation["responses"] = dict(sorted(responses.items()))
+
+
 def openapi_document(routes: Iterable[tuple[str, Collection[str]]]) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``routes`` (Starlette paths and their methods).
 
@@ -440,21 +464,24 @@ def openapi_document(routes: Iterable[tuple[str, Collection[str]]]) -> dict[str,
     description with no route: either is a bug to fix in this module.
     """
     from ._config_openapi import CONFIG_MODELS, config_operations  # it uses this module
+    from ._tenant_routes import ROUTE_SCOPES, TENANT_MODELS, tenant_operations
 
-    known = {**_operations(), **config_operations()}
+    known = {**_operations(), **config_operations(), **tenant_operations()}
     paths: dict[str, dict[str, Any]] = {}
     for route_path, methods in routes:
         path = _PARAM.sub(r"{\1}", route_path)
         for method in sorted(m.lower() for m in methods if m != "HEAD"):
             try:
-                paths.setdefault(path, {})[method] = known[path][method]
+                operation = paths.setdefault(path, {})[method] = known[path][method]
             except KeyError:
                 raise LookupError(f"{method.upper()} {path} is not described") from None
+            if "security" in operation:
+                _require_scope(operation, ROUTE_SCOPES[(method.upper(), path)])
     undescribed = {p for p, ops in known.items() for m in ops if m not in paths.get(p, {})}
     if undescribed:
         raise LookupError(f"described but not routed: {sorted(undescribed)}")
     _, schemas = msgspec.json.schema_components(
-        [*_MODELS, *CONFIG_MODELS, Message, DeliveryRecord, DeliveryAttempt],
+        [*_MODELS, *CONFIG_MODELS, *TENANT_MODELS, Message, DeliveryRecord, DeliveryAttempt],
         ref_template="#/components/schemas/{name}",
     )
     # Round-trip through JSON: msgspec leaves Python defaults in (a tuple's is ``()``),
@@ -471,10 +498,13 @@ def openapi_document(routes: Iterable[tuple[str, Collection[str]]]) -> dict[str,
         "components": {
             "schemas": schemas,
             "securitySchemes": {
-                "adminKey": {
+                "apiKey": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "The admin key from the config (api.admin_key).",
+                    "description": "An API key (sk_...) with the scope each operation lists,"
+                    " acting on its tenant; or the operator's: the config's admin key"
+                    " (api.admin_key) or an operator key, acting on the tenant the"
+                    " Septet-Tenant header names (Config.tenant without one).",
                 }
             },
         },

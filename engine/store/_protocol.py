@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
@@ -25,12 +25,20 @@ from ..model import DeliveryAttempt, DeliveryRecord, DeliveryStatus, Message, St
 from ._definitions import StoredDestination, StoredRoutes
 
 __all__ = [
+    "ApiKey",
+    "AuditEntry",
     "BufferedPart",
     "ClaimedDelivery",
+    "Member",
     "MessageQuery",
     "NewDelivery",
     "PartAdded",
+    "ROLE_SCOPES",
+    "Role",
+    "SCOPES",
     "Store",
+    "Tenant",
+    "TenantDeleted",
     "Written",
 ]
 
@@ -130,6 +138,97 @@ class MessageQuery(msgspec.Struct, frozen=True, kw_only=True):
     text: str | None = None
     limit: int = 100
     oldest_first: bool = False
+
+
+# Tenants and access -------------------------------------------------------------------
+
+Role = Literal["viewer", "developer", "admin", "owner", "operator"]
+"""What a key (or a member) may do, each role granting all its predecessor's scopes."""
+
+_VIEWER = (
+    "messages:read",
+    "deliveries:read",
+    "destinations:read",
+    "routes:read",
+)
+_DEVELOPER = (*_VIEWER, "sandbox:write", "deliveries:write")
+_ADMIN = (
+    *_DEVELOPER,
+    "destinations:write",
+    "routes:write",
+    "keys:read",
+    "keys:write",
+    "members:read",
+    "members:write",
+    "audit:read",
+)
+_OWNER = (*_ADMIN, "messages:delete")
+_OPERATOR = (*_OWNER, "tenants:read", "tenants:write")
+
+ROLE_SCOPES: Mapping[Role, frozenset[str]] = {
+    "viewer": frozenset(_VIEWER),
+    "developer": frozenset(_DEVELOPER),
+    "admin": frozenset(_ADMIN),
+    "owner": frozenset(_OWNER),
+    "operator": frozenset(_OPERATOR),
+}
+"""The scopes each role grants; a key may hold fewer than its role's, never more."""
+
+SCOPES: tuple[str, ...] = _OPERATOR
+"""Every scope, in the order of the roles that first grant them."""
+
+
+class Tenant(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """An account: it owns messages, deliveries, destinations, members and keys."""
+
+    id: str
+    name: str
+    created_at: datetime
+
+
+class Member(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """A person in a tenant, with the role they hold there."""
+
+    id: str
+    tenant: str
+    email: str
+    name: str | None
+    role: Role
+    created_at: datetime
+
+
+class ApiKey(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """An API key as it may be shown: never its secret, only ``prefix`` (the first
+    characters of the full key). ``tenant`` is None for an operator key."""
+
+    id: str
+    tenant: str | None
+    name: str
+    role: Role
+    scopes: tuple[str, ...]
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    rotated_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One change to tenants, members or keys: who (``actor``: a key id, ``operator``
+    or ``embedder``), what (``action`` on ``target``, with ``details``), when."""
+
+    id: str
+    tenant: str | None
+    actor: str
+    action: str
+    target: str
+    details: dict[str, Any]
+    at: datetime
+
+
+TenantDeleted = Literal["deleted", "missing", "holds_messages"]
+"""The answer to :meth:`Store.delete_tenant`."""
 
 
 @runtime_checkable
@@ -356,6 +455,76 @@ class Store(Protocol):
     ) -> StoredRoutes | None:
         """Set the route table of ``tenant`` (None: the config file's is in force again);
         None (nothing written) when ``expected_version`` does not hold."""
+        ...
+
+    # Tenants and access (see :mod:`._sqlite_tenants`) ---------------------------------
+    #
+    # Every change writes its audit row (``actor``) in the change's own transaction.
+
+    async def create_tenant(self, tenant: Tenant, *, actor: str) -> bool:
+        """Create ``tenant``; False (nothing written) when its id is taken."""
+        ...
+
+    async def tenants(self) -> Sequence[Tenant]:
+        """Every tenant, by id."""
+        ...
+
+    async def get_tenant(self, tenant_id: str) -> Tenant | None:
+        """One tenant, or None."""
+        ...
+
+    async def delete_tenant(self, tenant_id: str, *, actor: str) -> TenantDeleted:
+        """Delete a tenant with its members, revoking its keys; refused
+        (``holds_messages``) while it has messages."""
+        ...
+
+    async def create_key(self, key: ApiKey, secret_hash: bytes, *, actor: str) -> bool:
+        """Store a new key (its secret only as ``secret_hash``); False (nothing written)
+        when ``key.tenant`` names no tenant."""
+        ...
+
+    async def api_keys(self, tenant: str | None) -> Sequence[ApiKey]:
+        """The keys of ``tenant`` (None: the operator keys), revoked ones too, by id."""
+        ...
+
+    async def api_key(self, key_id: str) -> tuple[ApiKey, bytes] | None:
+        """A key of any tenant with its secret's hash, to authenticate a request."""
+        ...
+
+    async def rotate_key(
+        self, tenant: str | None, key_id: str, secret_hash: bytes, prefix: str, *, actor: str
+    ) -> ApiKey | None:
+        """Give a live key of ``tenant`` a new secret (the old one stops working); None
+        when there is no such key, or it is revoked."""
+        ...
+
+    async def revoke_key(self, tenant: str | None, key_id: str, *, actor: str) -> ApiKey | None:
+        """Revoke a key of ``tenant`` (a revoked key stays revoked, audited once); None
+        when there is no such key."""
+        ...
+
+    async def touch_keys(self, uses: Mapping[str, datetime]) -> None:
+        """Record when keys were last used (a batch, now and then: not audited)."""
+        ...
+
+    async def create_member(self, member: Member, *, actor: str) -> bool:
+        """Add a member; False (nothing written) when the email is in the tenant
+        already or the tenant does not exist."""
+        ...
+
+    async def members(self, tenant: str) -> Sequence[Member]:
+        """The members of ``tenant``, by id."""
+        ...
+
+    async def delete_member(self, tenant: str, member_id: str, *, actor: str) -> bool:
+        """Remove a member of ``tenant``; False when there is no such member."""
+        ...
+
+    async def audit_log(
+        self, tenant: str | None, *, before: str | None = None, limit: int = 50
+    ) -> Sequence[AuditEntry]:
+        """The audit rows of ``tenant`` (None: those of operator keys), newest first,
+        older than the entry ``before``."""
         ...
 
     async def aclose(self) -> None:

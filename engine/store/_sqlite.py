@@ -40,14 +40,20 @@ from ..model import DeliveryAttempt, DeliveryRecord, DeliveryStatus, Message, St
 from . import _sqlite_config as stored_config
 from . import _sqlite_outbox as outbox
 from . import _sqlite_reads as reads
+from . import _sqlite_tenants as access
 from ._definitions import StoredDestination, StoredRoutes
 from ._protocol import (
+    ApiKey,
+    AuditEntry,
     BufferedPart,
     ClaimedDelivery,
     Destinations,
+    Member,
     MessageQuery,
     NewDelivery,
     PartAdded,
+    Tenant,
+    TenantDeleted,
     Written,
 )
 from ._sqlite_manage import CarrierKey, DeleteMessage, load_tombstones
@@ -378,6 +384,71 @@ class SqliteStore:
         )
         return cast("StoredRoutes | None", await self._writer.submit(_op(op)))
 
+    # Tenants and access (see :mod:`._sqlite_tenants`) ---------------------------------
+
+    async def create_tenant(self, tenant: Tenant, *, actor: str) -> bool:
+        op = access.CreateTenant(tenant=tenant, stamp=_stamp(actor))
+        return cast(bool, await self._writer.submit(_op(op)))
+
+    async def tenants(self) -> Sequence[Tenant]:
+        return await self._read(access.tenants)
+
+    async def get_tenant(self, tenant_id: str) -> Tenant | None:
+        return await self._read(lambda conn: access.get_tenant(conn, tenant_id))
+
+    async def delete_tenant(self, tenant_id: str, *, actor: str) -> TenantDeleted:
+        op = access.DeleteTenant(tenant=tenant_id, stamp=_stamp(actor))
+        return cast(TenantDeleted, await self._writer.submit(_op(op)))
+
+    async def create_key(self, key: ApiKey, secret_hash: bytes, *, actor: str) -> bool:
+        op = access.CreateKey(key=key, secret_hash=secret_hash, stamp=_stamp(actor))
+        return cast(bool, await self._writer.submit(_op(op)))
+
+    async def api_keys(self, tenant: str | None) -> Sequence[ApiKey]:
+        return await self._read(lambda conn: access.api_keys(conn, tenant))
+
+    async def api_key(self, key_id: str) -> tuple[ApiKey, bytes] | None:
+        return await self._read(lambda conn: access.api_key(conn, key_id))
+
+    async def rotate_key(
+        self, tenant: str | None, key_id: str, secret_hash: bytes, prefix: str, *, actor: str
+    ) -> ApiKey | None:
+        op = access.RotateKey(
+            tenant=tenant,
+            key_id=key_id,
+            secret_hash=secret_hash,
+            prefix=prefix,
+            stamp=_stamp(actor),
+        )
+        return cast("ApiKey | None", await self._writer.submit(_op(op)))
+
+    async def revoke_key(self, tenant: str | None, key_id: str, *, actor: str) -> ApiKey | None:
+        op = access.RevokeKey(tenant=tenant, key_id=key_id, stamp=_stamp(actor))
+        return cast("ApiKey | None", await self._writer.submit(_op(op)))
+
+    async def touch_keys(self, uses: Mapping[str, datetime]) -> None:
+        if not uses:
+            await trio.lowlevel.checkpoint()
+            return
+        op = access.TouchKeys({key_id: micros(at) for key_id, at in uses.items()})
+        await self._writer.submit(_op(op))
+
+    async def create_member(self, member: Member, *, actor: str) -> bool:
+        op = access.CreateMember(member=member, stamp=_stamp(actor))
+        return cast(bool, await self._writer.submit(_op(op)))
+
+    async def members(self, tenant: str) -> Sequence[Member]:
+        return await self._read(lambda conn: access.members(conn, tenant))
+
+    async def delete_member(self, tenant: str, member_id: str, *, actor: str) -> bool:
+        op = access.DeleteMember(tenant=tenant, member_id=member_id, stamp=_stamp(actor))
+        return cast(bool, await self._writer.submit(_op(op)))
+
+    async def audit_log(
+        self, tenant: str | None, *, before: str | None = None, limit: int = 50
+    ) -> Sequence[AuditEntry]:
+        return await self._read(lambda conn: access.audit_log(conn, tenant, before, limit))
+
     # Reads ----------------------------------------------------------------------
 
     async def part_sets(
@@ -549,7 +620,11 @@ def _json(value: Mapping[str, object]) -> bytes:
     return msgspec.json.encode(value)
 
 
-def _op(op: stored_config.ConfigOp) -> WriteOp:
+def _stamp(actor: str) -> access.AuditStamp:
+    return access.AuditStamp(id=new_id("aud"), actor=actor, now=micros(_now()))
+
+
+def _op(op: stored_config.ConfigOp | access.TenantOp) -> WriteOp:
     # The writer runs any op that is not a message write as ``op.run(conn)``, in the
     # batch's transaction, as it does the outbox's.
     return cast(WriteOp, op)

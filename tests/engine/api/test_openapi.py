@@ -121,7 +121,10 @@ async def test_the_document_is_valid_openapi_3_1_with_every_route(tmp_path: Path
                 assert ("security" in operation) == guarded, (method, path)
                 assert "500" in operation["responses"], (method, path)
                 if guarded:
-                    assert "401" in operation["responses"], (method, path)
+                    assert {"401", "403", "429"} <= set(operation["responses"]), (method, path)
+                    (requirement,) = operation["security"]
+                    (scope,) = requirement["apiKey"]
+                    assert re.fullmatch(r"[a-z]+:(read|write|delete)", scope), (method, path)
 
 
 async def test_the_documented_limits_are_the_handlers(tmp_path: Path) -> None:
