@@ -84,8 +84,8 @@ def config_routes(
     guard: Callable[[Endpoint], Endpoint],
     read_body: Callable[[Request], Awaitable[bytes]],
 ) -> list[Route]:
-    """The routes of this module, each behind ``guard`` (the admin key); ``read_body``
-    reads a request's body within the configured limit."""
+    """The routes of this module, each behind ``guard`` (a key with the route's scope);
+    ``read_body`` reads a request's body within the configured limit."""
     handlers = _Handlers(septet, read_body)
 
     def route(path: str, endpoint: Endpoint, method: str) -> Route:

@@ -45,8 +45,8 @@ def render_docs(document: dict[str, Any]) -> str:
             f"<h1>{escape(title)} API</h1>",
             f"<p>{escape(info.get('description', ''))}</p>",
             '<p>The machine-readable document: <a href="openapi.json">openapi.json</a>.'
-            ' Operations marked <span class="lock">(Bearer)</span> need the admin key'
-            " as <code>Authorization: Bearer &lt;key&gt;</code>.</p>",
+            ' Operations marked <span class="lock">(Bearer)</span> need an API key with'
+            " the scope they name, sent as <code>Authorization: Bearer &lt;key&gt;</code>.</p>",
             *sections,
             "<h1>Schemas</h1>",
             *(
