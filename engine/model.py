@@ -107,6 +107,9 @@ class InboundText(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     flags: tuple[MessageFlag, ...] = ()
     raw: bytes | None = None
     """The carrier's payload as received, kept for audit (size-bounded by the engine)."""
+    sender_alphanumeric: bool = False
+    """The network marked the sender as text (SMPP or TP-OA type of number 5): kept as
+    sent even when it is all digits, not read as a phone number."""
     user_data: bytes | None = None
     """For one segment of a concatenated message in GSM 7-bit (unpacked: one septet a
     byte) or UCS-2 (UTF-16BE): the segment's user data as received, without its header.

@@ -42,6 +42,7 @@ from ._smpp_config import SmscConfig
 __all__ = ["ContentError", "inbound_item", "sender_address"]
 
 _TON_INTERNATIONAL = 1
+_TON_ALPHANUMERIC = 5
 _RECEIPT_TYPES = frozenset({0x04, 0x20})  # SMSC delivery receipt, intermediate notification
 _HEADER_LENGTH = 16
 # data_coding values whose text Python's codecs read (SMPP 3.4 §5.2.19).
@@ -105,6 +106,7 @@ def inbound_item(
         carrier=carrier,
         number=number,
         sender=sender_address(pdu.source_addr, pdu.source_addr_ton, smsc),
+        sender_alphanumeric=pdu.source_addr_ton == _TON_ALPHANUMERIC,
         text=text,
         segment=segment,
         encoding=encoding,

@@ -349,7 +349,9 @@ class Pipeline:
             region = region_of(number) or self._region
             received_at = utc_time(item.received_at, now)
             if isinstance(item, InboundText):
-                sender, _ = normalize_sender(item.sender, region)
+                sender, _ = normalize_sender(
+                    item.sender, region, alphanumeric=item.sender_alphanumeric
+                )
                 draft = draft_from_text(item, number, sender, received_at)
             else:
                 assert isinstance(item, InboundPdu)
@@ -384,7 +386,9 @@ class Pipeline:
         region = region_of(number) or self._region
         received_at = utc_time(item.received_at, now)
         if isinstance(item, InboundText):
-            sender, kind = normalize_sender(item.sender, region)
+            sender, kind = normalize_sender(
+                item.sender, region, alphanumeric=item.sender_alphanumeric
+            )
             segment = item.segment
             if segment is None or segment.total <= 1:
                 draft = draft_from_text(item, number, sender, received_at)

@@ -222,6 +222,20 @@ async def test_alphanumeric_and_national_senders_are_kept_as_sent(tmp_path: Path
     assert second.sender_id == "72345"
 
 
+async def test_an_all_digit_sender_marked_alphanumeric_is_not_read_as_a_number(
+    tmp_path: Path,
+) -> None:
+    # The same digits: with TON 5 (alphanumeric) a sender's name, with TON 0 a UK number.
+    async with rig(tmp_path) as r, r.carrier():
+        session = await r.smsc.wait_for_session()
+        for ton in (5, 0):
+            pdu = deliver_sm(b"hello", source_addr="07700900456", source_addr_ton=ton)
+            assert (await session.deliver(pdu)).command_status == ROK
+        named, numbered = await r.inbox()
+    assert named.sender_id == "07700900456"
+    assert numbered.sender_id == "+447700900456"
+
+
 @pytest.mark.parametrize("split", ["udh", "udh16", "sar"])
 async def test_parts_out_of_order_are_reassembled(tmp_path: Path, split: Any) -> None:
     parts = text_deliver_sms(LONG, sender=SENDER, number=NUMBER, split=split, reference=300)
