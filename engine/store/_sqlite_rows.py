@@ -1,20 +1,19 @@
-"""How records become SQLite rows, and how many rows go into one statement.
+"""How records become SQLite rows, and how many keys go into one lookup.
 
 Records are stored whole as msgspec JSON: it keeps a datetime's offset exactly (msgpack
 would normalise ``sentAt`` to UTC) and reads back with one decode. Times that queries
 compare are also kept as integer microseconds since the epoch, UTC. Message ids are kept
 as the 16 bytes their hex digits stand for (:func:`message_key`).
 
-Many rows go into one statement (``INSERT ... VALUES (...), (...)``) rather than
-``executemany``: each statement step releases and retakes the GIL, and with the trio
-thread busy every retake can wait, so fewer, larger steps keep the writer thread from
-stalling. Statement sizes are powers of two so a handful of prepared statements serve
-every batch size from the connection's statement cache.
+Lookups take many keys per statement (:func:`padded_chunks`) rather than one each: each
+statement step releases and retakes the GIL, and with the trio thread busy every retake
+can wait. Chunk sizes are powers of two so a handful of prepared statements serve every
+batch size from the connection's statement cache. (New rows are written through
+:mod:`._sqlite_incoming`.)
 """
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -35,7 +34,6 @@ __all__ = [
     "delivery_key",
     "encode",
     "id_key",
-    "insert_rows",
     "message_id_of",
     "message_key",
     "message_row",
@@ -138,27 +136,6 @@ def _rows_per_statement(conn: sqlite3.Connection, width: int) -> int:
     while size * 2 <= limit:
         size *= 2
     return size
-
-
-@functools.cache
-def _insert_sql(into: str, width: int, count: int) -> str:
-    one = "(" + ",".join("?" * width) + ")"
-    return f"INSERT INTO {into} VALUES {','.join([one] * count)}"
-
-
-def insert_rows(conn: sqlite3.Connection, into: str, rows: Sequence[Sequence[Any]]) -> None:
-    """Insert ``rows`` into ``into`` (``table (col, ...)``), many per statement."""
-    if not rows:
-        return
-    width = len(rows[0])
-    size = _rows_per_statement(conn, width)
-    start = 0
-    while start < len(rows):
-        while size > len(rows) - start:
-            size //= 2
-        chunk = rows[start : start + size]
-        conn.execute(_insert_sql(into, width, size), [value for row in chunk for value in row])
-        start += size
 
 
 def padded_chunks(

@@ -5,10 +5,13 @@ SQLite cannot bind) is rolled back to its savepoint and answered with its error,
 neighbours still commit. A failure of the database itself (read-only, full, I/O, locked)
 fails the whole transaction; :func:`apply_batch` rolls it back and raises.
 
-Message commits, the hot path, are done together: two lookups for the whole batch, then
-one ``executemany`` per table. A :class:`CommitMessages` (a caller's list of messages,
-submitted at once) joins the same path, its messages in order; should the batch need
-taking apart, it fails or commits as a whole. The other writes are rare and go one by one.
+Message commits, the hot path, are done together. A batch of nothing but new messages
+is one autocommit statement (:mod:`._sqlite_incoming`), its parameters prepared by the
+submitting thread. Otherwise the messages are first written as if new, and only if a
+unique key refuses one are they looked up (two lookups for the whole batch) and written
+the careful way. A :class:`CommitMessages` (a caller's list of messages, submitted at
+once) joins the same path, its messages in order; should the batch need taking apart, it
+fails or commits as a whole. The other writes are rare and go one by one.
 
 Everything here blocks: the writer runs it in its worker thread.
 """
@@ -91,6 +94,11 @@ def commit_message_op(
 def prepared(ops: Sequence[CommitMessage]) -> Prepared:
     """The parameters of ``ops`` as new messages, made by whoever submits them (see
     :class:`~._sqlite_incoming.Prepared`)."""
+    return prepare(*_new_rows(ops))
+
+
+def _new_rows(ops: Sequence[CommitMessage]) -> tuple[list[NewMessageRow], list[DeliveryRow]]:
+    """The rows of ``ops`` as new messages, and their outbox rows."""
     rows: list[NewMessageRow] = []
     outbox_rows: list[DeliveryRow] = []
     for op in ops:
@@ -98,7 +106,19 @@ def prepared(ops: Sequence[CommitMessage]) -> Prepared:
         rows.append((*op.row, message.carrier, message.carrier_message_id, op.raw))
         if op.deliveries:
             outbox_rows.extend(op.deliveries)
-    return prepare(rows, outbox_rows)
+    return rows, outbox_rows
+
+
+def _repeated(parts: Sequence[Prepared]) -> bool:
+    """Whether two messages of ``parts`` share an id or a carrier id."""
+    ids: set[bytes] = set()
+    keys: set[tuple[str, str]] = set()
+    for part in parts:
+        ids |= part.ids
+        keys |= part.carrier_keys
+    return len(ids) < sum(part.messages for part in parts) or len(keys) < sum(
+        part.carrier_ids for part in parts
+    )
 
 
 class AddPart(msgspec.Struct, frozen=True):
@@ -165,12 +185,7 @@ def _commit_all_new(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[ob
     messages = sum(part.messages for part in parts)
     if not fits(messages, sum(part.deliveries for part in parts)) or conn.in_transaction:
         return None
-    ids: set[bytes] = set()
-    keys: set[tuple[str, str]] = set()
-    for part in parts:
-        ids |= part.ids
-        keys |= part.carrier_keys
-    if len(ids) < messages or len(keys) < sum(part.carrier_ids for part in parts):
+    if _repeated(parts):
         return None  # a repeat within the batch
     try:
         insert_prepared(conn, parts)
@@ -184,29 +199,6 @@ def _commit_all_new(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[ob
             assert isinstance(op, CommitMessages)
             answers.append([Written(outcome="inserted", message=one.message) for one in op.ops])
     return answers
-
-
-def _new_rows(
-    ops: Sequence[CommitMessage],
-) -> tuple[list[NewMessageRow], list[DeliveryRow]] | None:
-    """The rows of ``ops`` as new messages, or None if two of them are the same."""
-    ids: set[bytes] = set()
-    keys: set[tuple[str, str]] = set()
-    rows: list[NewMessageRow] = []
-    outbox_rows: list[DeliveryRow] = []
-    for op in ops:
-        message = op.message
-        row = op.row
-        ids.add(row[0])
-        carrier_id = message.carrier_message_id
-        if carrier_id is not None:
-            keys.add((message.carrier, carrier_id))
-        rows.append((*row, message.carrier, carrier_id, op.raw))
-        if op.deliveries:
-            outbox_rows.extend(op.deliveries)
-    if len(ids) < len(ops) or len(keys) < sum(1 for row in rows if row[8] is not None):
-        return None
-    return rows, outbox_rows
 
 
 def _apply(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object]:
@@ -339,10 +331,13 @@ def _commit_new_messages(
 ) -> list[Written] | None:
     """Write ``ops`` as new messages; None, with nothing written, if two of them are
     the same; :class:`sqlite3.IntegrityError` if one repeats what is stored."""
-    new = _new_rows(ops)
-    if new is None:
+    part = ops[0].prepared if len(ops) == 1 and ops[0].prepared is not None else prepared(ops)
+    if _repeated([part]):
         return None
-    insert_new(conn, *new)
+    if fits(part.messages, part.deliveries):
+        insert_prepared(conn, [part])
+    else:
+        insert_new(conn, *_new_rows(ops))
     return [Written(outcome="inserted", message=op.message) for op in ops]
 
 
