@@ -1,11 +1,12 @@
 """Delivery latency and fan-out throughput: messages from ``ingest`` to a local webhook.
 
 The engine (in this process, on a fresh data directory) delivers every message to one
-``webhook`` destination whose receiver, ``webhook_sink.py``, runs in a process of its
-own on 127.0.0.1: it records when each request arrived, verifies every signature and
-answers ``200`` on kept-alive connections. The destination's ``max_concurrency`` is
-``--concurrency``; its retry schedule is the default. After a warm-up second at
-``--rate`` (connections opened, caches filled; not counted):
+``webhook`` destination whose receiver (``engine._bench._sink``, the one ``septet bench``
+uses) runs in a process of its own on 127.0.0.1: it records when each request arrived,
+verifies every signature and answers ``200`` on kept-alive connections. The
+destination's ``max_concurrency`` is ``--concurrency``; its retry schedule is the
+default. After a warm-up second at ``--rate`` (connections opened, caches filled; not
+counted):
 
 1. **Latency at a fixed rate**: messages are started at ``--rate`` per second for
    ``--duration`` seconds, each in its own ``ingest`` task, open loop (as in
@@ -22,7 +23,7 @@ answers ``200`` on kept-alive connections. The destination's ``max_concurrency``
 After each phase the benchmark waits until the sink has every message, or until none
 arrived for ``--grace`` seconds; what never arrived is lost. Requests that repeat a
 ``webhook-id`` are duplicates. Arrival times are the sink's ``time.perf_counter()``,
-the machine-wide monotonic clock on Linux (``webhook_sink.py`` checks it), so they
+the machine-wide monotonic clock on Linux (the sink checks it), so they
 compare with this process's.
 
 Usage: ``python benchmarks/delivery_load.py [--rate N] [--duration S]
@@ -43,11 +44,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import trio
-from engine_load import make_item, open_loop
+from engine_load import make_item
 from hdrh.histogram import HdrHistogram
-from webhook_sink import SinkRecords, WebhookSink, open_webhook_sink
 
 import engine
+from engine._bench._pacing import open_loop
+from engine._bench._sink import SinkRecords, WebhookSink, open_webhook_sink
 from engine.config import Config, DestinationConfig, StoreConfig
 from engine.delivery import DestinationPolicy, RouteTable
 from engine.signing import generate_secret

@@ -31,12 +31,11 @@ import trio
 from hdrh.histogram import HdrHistogram
 
 import engine
+from engine._bench._pacing import open_loop
 from engine.config import Config, StoreConfig
 from engine.model import InboundText
 
 NUMBERS = [f"+1555000{n:04d}" for n in range(50)]
-TICK = 0.0005
-"""Seconds: how often the open-loop generator starts the messages that fell due."""
 TEXTS = [
     "Your verification code is {code}. It expires in 10 minutes.",
     "G-{code} is your Google verification code.",
@@ -130,31 +129,6 @@ async def latency(
         total, interval, lambda nursery, due: nursery.start_soon(one, due, next(counter))
     )
     return Latency(args.rate, total / elapsed, histogram)
-
-
-async def open_loop(
-    total: int, interval: float, start: Callable[[trio.Nursery, float], object]
-) -> float:
-    """Call ``start(nursery, due)`` for ``total`` messages, message n due ``n * interval``
-    seconds after the first (``due`` is its ``time.perf_counter()``); the seconds from
-    the first start until every task ``start`` began in the nursery finished.
-
-    Open loop: a message is due at its time whatever happened before, and its latency
-    counts from then, so a stalled engine cannot hide its queue (coordinated omission).
-    The generator wakes at most every TICK and starts every message due by then: one
-    timer per message would cost the engine's thread more than the messages do.
-    """
-    started = time.perf_counter()
-    sent = 0
-    async with trio.open_nursery() as nursery:
-        while sent < total:
-            now = time.perf_counter()
-            due_count = min(total, int((now - started) / interval) + 1)
-            while sent < due_count:
-                start(nursery, started + sent * interval)
-                sent += 1
-            await trio.sleep(max(TICK, started + sent * interval - time.perf_counter()))
-    return time.perf_counter() - started
 
 
 async def run(args: argparse.Namespace) -> tuple[Throughput, Throughput, Latency]:

@@ -37,6 +37,7 @@ import trio
 from hdrh.histogram import HdrHistogram
 
 import engine
+from engine._bench._child import LineReader
 from engine.config import CarrierConfig, Config, StoreConfig
 from engine.smpp import CommandStatus
 from engine.testing import open_smsc_simulator, text_deliver_sms
@@ -109,15 +110,11 @@ async def _smsc(args: argparse.Namespace) -> None:
 # --- the engine process ----------------------------------------------------------------
 
 
-async def _read_line(stream: trio.abc.ReceiveStream, buffer: bytearray) -> str:
-    while b"\n" not in buffer:
-        data = await stream.receive_some(65536)
-        if not data:
-            raise RuntimeError("the SMSC process ended early")
-        buffer += data
-    line, _, rest = bytes(buffer).partition(b"\n")
-    buffer[:] = rest
-    return line.decode()
+async def _read_line(lines: LineReader) -> str:
+    line = await lines.readline()
+    if line is None:
+        raise RuntimeError("the SMSC process ended early")
+    return line
 
 
 async def run(
@@ -127,9 +124,9 @@ async def run(
     command += [f"--messages={args.messages}", f"--warm-up={args.warm_up}"]
     process = await trio.lowlevel.open_process(command, stdout=subprocess.PIPE)
     assert process.stdout is not None
-    buffer = bytearray()
+    lines = LineReader(process.stdout)
     try:
-        port = int((await _read_line(process.stdout, buffer)).split()[1])
+        port = int((await _read_line(lines)).split()[1])
         smsc = {
             "host": "127.0.0.1",
             "port": port,
@@ -145,7 +142,7 @@ async def run(
         async with engine.open(config):
             cpu, trio_cpu = time.process_time(), time.thread_time()
             with trio.fail_after(900):
-                result = json.loads(await _read_line(process.stdout, buffer))
+                result = json.loads(await _read_line(lines))
             cpu, trio_cpu = time.process_time() - cpu, time.thread_time() - trio_cpu
         await process.wait()
     finally:

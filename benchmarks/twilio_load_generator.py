@@ -15,50 +15,37 @@ killed) stops it at once, mid-phase included.
 
 Each request is a POST of the form Twilio sends for an inbound SMS, with its own
 ``MessageSid``, a sender and a text with a code that vary, and an ``X-Twilio-Signature``
-computed by Twilio's own SDK (``twilio.request_validator``). The client is a loop over
-``selectors`` (epoll) and blocking sockets with ``TCP_NODELAY``: one ``send`` and one
-``recv`` per request, a minimal HTTP/1.1 response reader (``Content-Length`` bodies, as
-the engine sends them) and kept-alive connections, reopened should the server close one.
-h11 or trio would cost the generator tens of µs a request on a machine whose other core
-serves them.
-
-* **Closed loop**: every connection sends its next request as soon as it has the answer
-  to the last, until the phase's seconds are over; latency from send to answer.
-* **Open loop**: request k is due ``k / rate`` seconds after the start, whatever
-  happened before; a due request waits for a free connection, and its latency counts
-  from the moment it was due (coordinated omission corrected). The loop wakes when the
-  next request falls due (epoll's timeout has 1 ms resolution: a request may go out up
-  to about 1 ms late, which counts against the server; ``send_lag`` measures it).
+computed by Twilio's own SDK (``twilio.request_validator``), so the engine's check is
+held to Twilio's scheme and not to ours. The client, closed and open loops, is
+:class:`engine._bench._http_load.HttpLoad` (kept-alive connections over raw sockets, a
+minimal HTTP/1.1 reader): this process builds the requests and turns what each phase
+recorded into HDR histograms.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import math
 import os
-import selectors
-import socket
 import subprocess
 import sys
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Final
-from urllib.parse import urlencode, urlsplit
 
 import msgspec
 import trio
 from engine_load import NUMBERS, TEXTS
 from hdrh.histogram import HdrHistogram
-from webhook_sink import _LineReader, _stop
 
-__all__ = ["LoadPlan", "PhaseResult", "open_load_generator"]
+from engine._bench._child import LineReader, stop_process
+from engine._bench._http_load import HttpLoad, ParentGoneError, PhaseRecords, sign_requests
+from engine._bench._messages import message_sid
 
-_READ_BYTES: Final = 65536
-_HEAD_END: Final = b"\r\n\r\n"
-_TWIML: Final = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+__all__ = ["LoadPlan", "PhaseResult", "message_sid", "open_load_generator"]
+
 _ACCOUNT: Final = "AC" + "0" * 32
 _SENDERS: Final = [f"+1415555{n:04d}" for n in range(200)] + ["Acme", "VERIFY", "Bank"]
 _MAX_MICROSECONDS: Final = 60_000_000
@@ -103,10 +90,6 @@ class PhaseResult(msgspec.Struct, frozen=True, kw_only=True):
     """The closed loop ran out of signed requests before its time was over."""
 
 
-def message_sid(index: int) -> str:
-    return f"SM{index:032x}"
-
-
 def _form(index: int) -> dict[str, str]:
     """Request ``index``'s fields, as Twilio sends them for an inbound SMS."""
     to = NUMBERS[index % len(NUMBERS)]
@@ -137,88 +120,6 @@ def _form(index: int) -> dict[str, str]:
     }
 
 
-def sign_requests(url: str, auth_token: str, first: int, count: int) -> list[bytes]:
-    """Requests ``first`` to ``first + count - 1``, whole (head and body), signed."""
-    from twilio.request_validator import RequestValidator
-
-    validator = RequestValidator(auth_token)
-    parts = urlsplit(url)
-    head = (
-        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\n"
-        "User-Agent: TwilioProxy/1.1\r\nAccept: */*\r\n"
-    )
-    requests: list[bytes] = []
-    for index in range(first, first + count):
-        fields = _form(index)
-        body = urlencode(fields).encode()
-        signature = validator.compute_signature(url, fields)
-        requests.append(
-            f"{head}X-Twilio-Signature: {signature}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
-    return requests
-
-
-class _ParentGone(Exception):
-    """The benchmark closed our standard input: stop now."""
-
-
-class _Connection:
-    def __init__(self, address: tuple[str, int], selector: selectors.BaseSelector) -> None:
-        self._address = address
-        self._selector = selector
-        self.buffer = bytearray()
-        self.index = -1
-        """The request in flight, or -1."""
-        self.started = 0.0
-        self.sock = self._open()
-
-    def _open(self) -> socket.socket:
-        sock = socket.create_connection(self._address)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._selector.register(sock, selectors.EVENT_READ, self)
-        return sock
-
-    def reopen(self) -> None:
-        self.close()
-        self.buffer.clear()
-        self.sock = self._open()
-
-    def close(self) -> None:
-        with contextlib.suppress(KeyError, ValueError):
-            self._selector.unregister(self.sock)
-        self.sock.close()
-
-    def send(self, index: int, request: bytes, started: float) -> None:
-        self.index, self.started = index, started
-        self.sock.sendall(request)
-
-    def answer(self) -> tuple[int, bytes, bool] | None:
-        """The status, body and whether the server closes, once the whole answer is in."""
-        end = self.buffer.find(_HEAD_END)
-        if end < 0:
-            return None
-        lines = bytes(self.buffer[:end]).split(b"\r\n")
-        status = int(lines[0].split(b" ", 2)[1])
-        length, close = 0, False
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"connection":
-                close = value.strip().lower() == b"close"
-            elif name == b"transfer-encoding":
-                raise ValueError("only Content-Length answers are read")
-        stop = end + len(_HEAD_END) + length
-        if len(self.buffer) < stop:
-            return None
-        body = bytes(self.buffer[end + len(_HEAD_END) : stop])
-        del self.buffer[:stop]
-        return status, body, close
-
-
 def _histogram() -> HdrHistogram:
     return HdrHistogram(1, _MAX_MICROSECONDS, 3)
 
@@ -227,162 +128,49 @@ def _record(histogram: HdrHistogram, seconds: float) -> None:
     histogram.record_value(min(_MAX_MICROSECONDS, max(1, int(seconds * 1e6))))
 
 
-class _Generator:
-    def __init__(self, plan: LoadPlan, requests: list[bytes]) -> None:
-        parts = urlsplit(plan.url)
-        assert parts.hostname is not None
-        assert parts.port is not None
-        self._plan = plan
-        self._requests = requests
-        self._next = 0
-        self._limit = len(requests)
-        self._selector = selectors.DefaultSelector()
-        self._stdin = sys.stdin.fileno()
-        os.set_blocking(self._stdin, False)
-        self._selector.register(self._stdin, selectors.EVENT_READ, None)
-        self._address = (parts.hostname, parts.port)
-        self._connections = [
-            _Connection(self._address, self._selector) for _ in range(plan.connections)
-        ]
-        self._opened = len(self._connections)
-
-    def start_at(self, index: int) -> None:
-        """Send request ``index`` next; the closed loop then stops at the last one."""
-        self._next = index
-
-    def limit_closed_loop(self, count: int) -> None:
-        """Let a closed loop use the first ``count`` requests only."""
-        self._limit = count
-
-    def close(self) -> None:
-        for connection in self._connections:
-            connection.close()
-        self._selector.close()
-
-    def run_phase(self, name: str, seconds: float, rate: float | None) -> PhaseResult:
-        latency, send_lag = _histogram(), _histogram()
-        ok: list[int] = []
-        errors: dict[str, int] = {}
-        opened_before, cpu_before = self._opened, time.process_time()
-        idle = deque(self._connections)
-        busy = 0
-        waiting: deque[tuple[int, float]] = deque()  # open loop: due, not yet sent
-        total = int(rate * seconds) if rate else 0
-        scheduled = sent = 0
-        signed_out = False
-        started = last_answer = time.perf_counter()
-        deadline = started + seconds
-
-        def error(kind: str) -> None:
-            errors[kind] = errors.get(kind, 0) + 1
-
-        def take() -> int:
-            index = self._next
-            self._next += 1
-            return index
-
-        while True:
-            now = time.perf_counter()
-            if rate:
-                due_count = min(total, int((now - started) * rate) + 1)
-                while scheduled < due_count:
-                    waiting.append((take(), started + scheduled / rate))
-                    scheduled += 1
-                while waiting and idle:
-                    index, due = waiting.popleft()
-                    idle.popleft().send(index, self._requests[index], due)
-                    _record(send_lag, time.perf_counter() - due)
-                    busy += 1
-                    sent += 1
-                finished = scheduled == total and not waiting
-                # With requests waiting for a connection, only an answer can send one:
-                # the next due time (maybe past already) would spin the loop.
-                wake = None if finished or waiting else started + scheduled / rate
-            else:
-                while idle and now < deadline:
-                    if self._next >= self._limit:
-                        signed_out = True
-                        break
-                    index = take()
-                    idle.popleft().send(index, self._requests[index], time.perf_counter())
-                    busy += 1
-                    sent += 1
-                finished = now >= deadline or signed_out
-                wake = None if finished else deadline
-            if finished and not busy:
-                break
-            if finished and now > max(deadline, last_answer) + self._plan.drain_seconds:
-                for connection in self._connections:
-                    if connection.index >= 0:
-                        error("no answer")
-                        connection.index = -1
-                        connection.reopen()
-                        self._opened += 1
-                break
-            timeout = self._plan.drain_seconds if wake is None else max(0.0, wake - now)
-            for key, _ in self._selector.select(timeout):
-                connection = key.data
-                if connection is None:
-                    if not os.read(self._stdin, _READ_BYTES):
-                        raise _ParentGone
-                    continue
-                assert isinstance(connection, _Connection)
-                data = connection.sock.recv(_READ_BYTES)
-                answered = time.perf_counter()
-                if not data:
-                    if connection.index >= 0:
-                        error("connection closed before the answer")
-                        busy -= 1
-                        connection.index = -1
-                        idle.append(connection)
-                    connection.reopen()
-                    self._opened += 1
-                    continue
-                connection.buffer += data
-                answer = connection.answer()
-                if answer is None:
-                    continue
-                status, body, close = answer
-                if connection.index < 0:
-                    error("answer without a request")
-                    continue
-                if status != 200:
-                    error(f"status {status}")
-                elif body != _TWIML:
-                    error("200 without empty TwiML")
-                else:
-                    ok.append(connection.index)
-                    _record(latency, answered - connection.started)
-                last_answer = answered
-                connection.index = -1
-                busy -= 1
-                if close:
-                    connection.reopen()
-                    self._opened += 1
-                idle.append(connection)
-        return PhaseResult(
-            name=name,
-            rate=rate,
-            sent=sent,
-            ok=ok,
-            errors=errors,
-            seconds=last_answer - started,
-            latency=latency.encode(),
-            send_lag=send_lag.encode() if rate else b"",
-            connections_opened=self._opened - opened_before,
-            cpu_seconds=time.process_time() - cpu_before,
-            signed_out=signed_out,
-        )
+def phase_result(records: PhaseRecords) -> PhaseResult:
+    """The histograms of a phase: latency of the requests answered ``200`` with TwiML
+    (from when due, open loop, or sent, closed loop), and the send lag (open loop)."""
+    latency, send_lag = _histogram(), _histogram()
+    ok: list[int] = []
+    for index, due, sent, answered, good in zip(
+        records.indices, records.due, records.sent, records.answered, records.ok, strict=True
+    ):
+        if records.rate:
+            _record(send_lag, sent - due)
+        if good and not math.isnan(answered):
+            ok.append(index)
+            _record(latency, answered - due)
+    return PhaseResult(
+        name=records.name,
+        rate=records.rate,
+        sent=len(records.indices),
+        ok=ok,
+        errors=records.errors,
+        seconds=records.seconds,
+        latency=latency.encode(),
+        send_lag=send_lag.encode() if records.rate else b"",
+        connections_opened=records.connections_opened,
+        cpu_seconds=records.cpu_seconds,
+        signed_out=records.signed_out,
+    )
 
 
 def _run(plan: LoadPlan, out: Path) -> None:
+    from twilio.request_validator import RequestValidator
+
     began = time.perf_counter()
     closed_count = int(plan.max_rate * (plan.warm_up_seconds + plan.throughput_seconds))
+    total = closed_count + int(plan.rate * plan.paced_seconds)
+    validator = RequestValidator(plan.auth_token)
     requests = sign_requests(
-        plan.url, plan.auth_token, 0, closed_count + int(plan.rate * plan.paced_seconds)
+        plan.url, [_form(index) for index in range(total)], validator.compute_signature
     )
     print(f"signed {len(requests)} {time.perf_counter() - began:.1f}", flush=True)
-    generator = _Generator(plan, requests)
+    stdin = sys.stdin.fileno()
+    os.set_blocking(stdin, False)
+    generator = HttpLoad(plan.url, plan.connections, plan.drain_seconds, watch_fd=stdin)
+    generator.load(requests)
     generator.limit_closed_loop(closed_count)
     results: list[PhaseResult] = []
     phases: list[tuple[str, float, float | None]] = [
@@ -392,12 +180,12 @@ def _run(plan: LoadPlan, out: Path) -> None:
     try:
         for name, seconds, rate in phases:
             print(f"begin {name}", flush=True)
-            results.append(generator.run_phase(name, seconds, rate))
+            results.append(phase_result(generator.run_phase(name, seconds, rate)))
             print(f"end {name}", flush=True)
         # The open loop's requests come after every closed-loop one, whatever was used.
         generator.start_at(closed_count)
         print("begin paced", flush=True)
-        results.append(generator.run_phase("paced", plan.paced_seconds, plan.rate))
+        results.append(phase_result(generator.run_phase("paced", plan.paced_seconds, plan.rate)))
         print("end paced", flush=True)
     finally:
         generator.close()
@@ -413,7 +201,7 @@ def main(argv: list[str]) -> int:
     plan = msgspec.json.decode(args.plan, type=LoadPlan)
     try:
         _run(plan, args.out)
-    except (_ParentGone, KeyboardInterrupt):
+    except (ParentGoneError, KeyboardInterrupt):
         return 130
     return 0
 
@@ -424,7 +212,7 @@ def main(argv: list[str]) -> int:
 class LoadGenerator:
     """The running generator, as the benchmark sees it."""
 
-    def __init__(self, process: trio.Process, lines: _LineReader, out: Path) -> None:
+    def __init__(self, process: trio.Process, lines: LineReader, out: Path) -> None:
         self._process = process
         self._lines = lines
         self._out = out
@@ -460,10 +248,10 @@ async def open_load_generator(plan: LoadPlan, workdir: Path) -> AsyncIterator[Lo
     )
     try:
         assert process.stdout is not None
-        yield LoadGenerator(process, _LineReader(process.stdout), out)
+        yield LoadGenerator(process, LineReader(process.stdout), out)
     finally:
         with trio.CancelScope(shield=True):
-            await _stop(process)
+            await stop_process(process)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -31,6 +31,9 @@ import trio
 from ._destinations import DestinationInfo, DestinationSet, RoutesInfo, TestResult
 from ._ids import id_digits, id_floor, new_id
 from ._metrics import EngineMetrics
+from ._numbers import QUARANTINE_TENANTS, NumberBook
+from ._privacy import PrivacyMethods
+from ._retention import run_purge
 from ._runtime import gc_thresholds
 from .config import Config
 from .delivery import DestinationPolicy, DestinationWorker, RouteTable, report_outbox_depth
@@ -84,11 +87,16 @@ EMBEDDER = "embedder"
 """The audit log's actor for changes made through the embedding API."""
 
 
-class Septet:
+class Septet(PrivacyMethods):
     """A running engine; get one from :func:`open`."""
 
     def __init__(
-        self, config: Config, store: Store, destinations: Mapping[str, Destination] | None = None
+        self,
+        config: Config,
+        store: Store,
+        destinations: Mapping[str, Destination] | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.config = config
         self.api_url: str | None = None
@@ -108,6 +116,10 @@ class Septet:
         self._pipeline = Pipeline(
             config, store, self.metrics, self._committed, self._plan_outbox, self._abandoned
         )
+        self.numbers = NumberBook(
+            store, config.numbers, clock=clock, publish=self._pipeline.use_owners
+        )
+        """Numbers rented to tenants: the inventory, leases, statements, the quarantine."""
         self._keys: dict[str, tuple[ApiKey, bytes, float]] = {}
         """Keys looked up lately (key, secret hash, when), by id: see :meth:`authenticate`."""
         self._keys_generation = 0
@@ -120,7 +132,9 @@ class Septet:
         written already claimed by that worker, so it starts the moment the commit
         returns (no claim in between)."""
         router = self._destinations.router
-        if router is None:
+        # The route table is the receiving tenant's: a lessee's message, or one in the
+        # quarantine, is not delivered by it (an expired lease stops delivery at once).
+        if router is None or message.tenant != self.config.tenant:
             return ()
         names = router.resolve(message)
         if not names:
@@ -237,13 +251,23 @@ class Septet:
         timeout: float,
         sender: str | None = None,
         since: datetime | None = None,
+        tenant: str | None = None,
     ) -> Message:
         """The first message to ``number`` carrying a one-time code, received at or
         after ``since`` (default: now, so an old code is never returned), from
-        ``sender`` when given. Raises :class:`TimeoutError` after ``timeout`` seconds.
+        ``sender`` when given, of ``tenant`` (default: the number's lessee when it is
+        leased, else ``config.tenant``). Raises :class:`TimeoutError` after ``timeout``
+        seconds.
         """
+        if tenant is None:
+            tenant = self.numbers.owner_of(self._filter(None, number, None).number or number)
         return await self.wait_for_message(
-            number=number, timeout=timeout, sender=sender, since=since, has_code=True
+            number=number,
+            timeout=timeout,
+            sender=sender,
+            since=since,
+            has_code=True,
+            tenant=tenant,
         )
 
     async def wait_for_message(
@@ -518,6 +542,8 @@ class Septet:
     ) -> Tenant:
         """Create a tenant (``tenant_id`` default: a new ``ten_...`` id). Raises
         :class:`~engine.errors.TenantConflictError` when the id is taken."""
+        if tenant_id in QUARANTINE_TENANTS.values():
+            raise TenantConflictError(f"{tenant_id!r} is the quarantine's, not a tenant's")
         tenant = Tenant(id=tenant_id or new_id("ten"), name=name, created_at=datetime.now(UTC))
         if not await self._store.create_tenant(tenant, actor=actor):
             raise TenantConflictError(f"a tenant {tenant.id!r} exists already")
@@ -744,10 +770,15 @@ class Septet:
 
 @asynccontextmanager
 async def open(
-    config: Config | None = None, *, store: Store | None = None
+    config: Config | None = None,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> AsyncIterator[Septet]:
     """Run an engine: its store (``config.store`` under ``config.data_dir`` unless
-    ``store`` is given), its reassembly sweeper and its configured carriers.
+    ``store`` is given), its reassembly sweeper, its rented numbers' sweeper and its
+    configured carriers. ``clock`` is the time leases of numbers run by (default: the
+    system clock, UTC): a simulation, or a test, may pass its own.
 
     Carrier and destination configs are validated before anything starts. Deliveries
     that a previous run left claimed are handed back and resume at once. On exit:
@@ -780,9 +811,12 @@ async def open(
             from .store import open_store
 
             store = await stack.enter_async_context(open_store(config.store, config.data_dir))
-        septet = Septet(config, store, destinations)
+        septet = Septet(config, store, destinations, clock=clock)
         stack.push_async_callback(septet._destinations.aclose)
         await septet._destinations.load()
+        # Before any carrier runs: what fell due while the engine was down, and the
+        # snapshot every message is filed by.
+        await septet.numbers.start()
         if septet._workers:
             await store.recover_claims()
             disabled = await store.disabled_destinations()
@@ -797,10 +831,12 @@ async def open(
                     septet.metrics,
                     config.reassembly.sweep_seconds,
                 )
+                await workers.start(septet.numbers.run)
                 for worker in septet._workers.values():
                     await workers.start(worker.run)
                 septet._destinations.attach(workers)
                 await workers.start(report_outbox_depth, store, septet.metrics, septet._workers)
+                await workers.start(run_purge, store, config)
                 async with trio.open_nursery() as carrier_tasks:
                     webhooks: dict[str, WebhookCarrier] = {}
                     for carrier in carriers:

@@ -25,9 +25,12 @@ __all__ = [
     "CarrierConfig",
     "Config",
     "DestinationConfig",
+    "EncryptionKey",
     "LogConfig",
     "MetricsConfig",
+    "NumbersConfig",
     "ReassemblyConfig",
+    "RetentionConfig",
     "RuntimeConfig",
     "StoreConfig",
     "dump_default_config",
@@ -35,6 +38,25 @@ __all__ = [
 ]
 
 _ENV_PREFIX = "SEPTET_"
+
+
+class EncryptionKey(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A key for encryption at rest: its id (written in every body it seals) and the
+    key itself, the base64 of 32 random bytes (``openssl rand -base64 32``). Never
+    shown: its ``repr`` names the id alone."""
+
+    id: str
+    key: str
+
+    def __post_init__(self) -> None:
+        from ._crypto import KEY_ID_PATTERN, decode_key
+
+        if re.fullmatch(KEY_ID_PATTERN, self.id) is None:
+            raise ConfigError("must be 1 to 32 letters, digits, '_', '.' or '-'", key="id")
+        decode_key(self.key, key="key")
+
+    def __repr__(self) -> str:
+        return f"EncryptionKey(id={self.id!r}, key='[redacted]')"
 
 
 class StoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -55,6 +77,12 @@ class StoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     SMPP bind's throughput, whose window waits on every commit."""
     readers: int = 4
     """Read connections (and threads) for queries."""
+    encryption_keys: tuple[EncryptionKey, ...] = ()
+    """Encryption at rest of message bodies, raw payloads and buffered parts (AES-GCM),
+    off when empty. The first key seals new bodies; the others still open what they
+    sealed, until ``septet store rotate-keys`` has rewritten it. Set them from the
+    environment (``SEPTET_STORE__ENCRYPTION_KEYS='[{id = "k2", key = "..."}]'``)
+    rather than in a file."""
 
     def __post_init__(self) -> None:
         if self.batch_rows < 1:
@@ -63,6 +91,32 @@ class StoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
             raise ValueError("batch_ms must not be negative")
         if self.readers < 1:
             raise ValueError("readers must be at least 1")
+        ids = [key.id for key in self.encryption_keys]
+        for index, key_id in enumerate(ids):
+            if key_id in ids[:index]:
+                raise ConfigError(
+                    f"the key id {key_id!r} is listed twice", key=f"encryption_keys[{index}].id"
+                )
+
+
+class RetentionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How long message bodies are kept, and how often the purge runs."""
+
+    default_days: int | None = None
+    """Days a message's body (its text, code and raw payload) is kept after it was
+    stored, for a tenant that set no period of its own; None keeps bodies forever."""
+    interval_seconds: float = 3600.0
+    """How often the purge looks for bodies past their tenant's period."""
+    batch_rows: int = 500
+    """Messages purged per transaction, so the purge never holds the writer long."""
+
+    def __post_init__(self) -> None:
+        if self.default_days is not None and not 1 <= self.default_days <= 36_500:
+            raise ConfigError("must be a number of days, 1 to 36500", key="default_days")
+        if not 0 < self.interval_seconds < float("inf"):
+            raise ConfigError("must be a positive number of seconds", key="interval_seconds")
+        if self.batch_rows < 1:
+            raise ConfigError("must be at least 1", key="batch_rows")
 
 
 class ReassemblyConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -76,6 +130,31 @@ class ReassemblyConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     def __post_init__(self) -> None:
         if self.ttl_seconds <= 0 or self.sweep_seconds <= 0:
             raise ValueError("ttl_seconds and sweep_seconds must be positive")
+
+
+class NumbersConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Numbers rented to tenants: how long a number rests between two tenants, how long
+    a quoted price holds, how often the lifecycle is checked."""
+
+    cooling_off_hours: float = 72.0
+    """After a lease ends (released or expired) the number keeps receiving for this
+    long, into the operators' quarantine, before anyone may lease it again: a code sent
+    late to the previous tenant never reaches the next one."""
+    quote_seconds: float = 300.0
+    """How long a quoted price may be confirmed."""
+    sweep_seconds: float = 60.0
+    """The longest the sweeper waits between two looks (it wakes at each lease's expiry
+    and each cooling-off's end by itself)."""
+    watch_seconds: float = 1.0
+    """How often the engine checks whether another process (``septet numbers``, another
+    instance) changed a lease, to route that number's messages accordingly."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.cooling_off_hours <= 24 * 366:
+            raise ConfigError("must be 0 to 8784 hours", key="cooling_off_hours")
+        for key in ("quote_seconds", "sweep_seconds", "watch_seconds"):
+            if not 0 < getattr(self, key) < float("inf"):
+                raise ConfigError("must be a positive number of seconds", key=key)
 
 
 class CarrierConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -196,6 +275,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     """Raw carrier payloads longer than this are cut to it (and marked) before storing."""
     store: StoreConfig = msgspec.field(default_factory=StoreConfig)
     reassembly: ReassemblyConfig = msgspec.field(default_factory=ReassemblyConfig)
+    retention: RetentionConfig = msgspec.field(default_factory=RetentionConfig)
     carriers: tuple[CarrierConfig, ...] = ()
     destinations: tuple[DestinationConfig, ...] = ()
     routes: _routes.RouteTable = msgspec.field(default_factory=_routes.RouteTable)
@@ -204,6 +284,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     log: LogConfig = msgspec.field(default_factory=LogConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     runtime: RuntimeConfig = msgspec.field(default_factory=RuntimeConfig)
+    numbers: NumbersConfig = msgspec.field(default_factory=NumbersConfig)
+    """Numbers rented to tenants (see ``engine.NumberBook``)."""
 
     def __post_init__(self) -> None:
         for kind, names in (

@@ -164,6 +164,9 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     otp: Otp | None
     routing_tag: str | None = None
     flags: tuple[MessageFlag, ...] = ()
+    purged_at: datetime | None = None
+    """When the tenant's retention period purged the message's body: its ``content``
+    is then empty and ``otp`` null; the metadata stays. Null while the body is kept."""
 
 
 class StatusReport(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):

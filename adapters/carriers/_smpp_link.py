@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import trio
 
+from engine import _stages
 from engine.errors import SmppError
 from engine.smpp import (
     Bind,
@@ -236,6 +237,8 @@ class SmppLink:
                         continue
                 self._in_flight += 1
                 batch.append((pdu, frame))
+                if _stages.RECORDER is not None:
+                    _stages.RECORDER.smpp_received(pdu.sequence_number)
             elif isinstance(pdu, EnquireLink):
                 self._queue(EnquireLinkResp(sequence_number=pdu.sequence_number).encode())
             elif isinstance(pdu, Unbind):
@@ -289,6 +292,8 @@ class SmppLink:
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
                 await self._stream.send_all(b"".join(chunks) if len(chunks) > 1 else first)
+                if _stages.RECORDER is not None:
+                    _stages.RECORDER.smpp_written(chunks)
         finally:
             self._written.set()
 

@@ -52,7 +52,9 @@ from ._envelopes import (
 )
 from ._http_carriers import RETRY_AFTER as _RETRY_AFTER
 from ._http_carriers import CarrierWebhooks
+from ._number_routes import number_routes
 from ._openapi import MAX_LIMIT, MAX_WAIT, openapi_document
+from ._privacy_routes import privacy_routes
 from ._sandbox import Sandboxes, SandboxInjection, SandboxRequest
 from ._tenant_routes import Gatekeeper, caller_of, tenant_routes
 
@@ -141,6 +143,8 @@ def build_app(
         Route("/v1/destinations/{name}/enable", api.guarded(api.enable), methods=["POST"]),
         *config_routes(septet, api.guarded, api._body),
         *tenant_routes(septet, api.guarded, api._body),
+        *number_routes(septet, api.guarded, api._body),
+        *privacy_routes(septet, api.guarded, api._body),
     ]
     for route in routes:
         api.route_paths[route.endpoint] = _PARAM.sub(r"{\1}", route.path)

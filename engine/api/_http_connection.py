@@ -22,6 +22,7 @@ from typing import Final
 import structlog
 import trio
 
+from .. import _stages
 from .._webhooks import WebhookResponse, problem_response
 from ._http_asgi import AsgiApp, AsgiExchange
 from ._http_carriers import CARRIER_PATH, CarrierWebhooks
@@ -186,6 +187,8 @@ class Connection:
         query: bytes,
     ) -> bool:
         """The direct path of a carrier's webhook (see the module docstring)."""
+        if _stages.RECORDER is not None:
+            _stages.RECORDER.http_received(request.body)
         answer: WebhookResponse
         if name not in webhooks:
             answer = webhooks.unknown(name)
@@ -219,6 +222,8 @@ class Connection:
             keep_alive = False
             data = problem_answer(500, "Internal Server Error", "the server failed; this is a bug")
         await self.send(data)
+        if _stages.RECORDER is not None:
+            _stages.RECORDER.http_answered(request.body)
         return keep_alive
 
     async def receive(self) -> bytes:

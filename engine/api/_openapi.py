@@ -464,9 +464,18 @@ def openapi_document(routes: Iterable[tuple[str, Collection[str]]]) -> dict[str,
     description with no route: either is a bug to fix in this module.
     """
     from ._config_openapi import CONFIG_MODELS, config_operations  # it uses this module
+    from ._number_openapi import number_operations
+    from ._number_routes import NUMBER_MODELS
+    from ._privacy_routes import PRIVACY_MODELS, privacy_operations
     from ._tenant_routes import ROUTE_SCOPES, TENANT_MODELS, tenant_operations
 
-    known = {**_operations(), **config_operations(), **tenant_operations()}
+    known = {
+        **_operations(),
+        **config_operations(),
+        **tenant_operations(),
+        **privacy_operations(),
+        **number_operations(),
+    }
     paths: dict[str, dict[str, Any]] = {}
     for route_path, methods in routes:
         path = _PARAM.sub(r"{\1}", route_path)
@@ -481,7 +490,16 @@ def openapi_document(routes: Iterable[tuple[str, Collection[str]]]) -> dict[str,
     if undescribed:
         raise LookupError(f"described but not routed: {sorted(undescribed)}")
     _, schemas = msgspec.json.schema_components(
-        [*_MODELS, *CONFIG_MODELS, *TENANT_MODELS, Message, DeliveryRecord, DeliveryAttempt],
+        [
+            *_MODELS,
+            *CONFIG_MODELS,
+            *TENANT_MODELS,
+            *PRIVACY_MODELS,
+            *NUMBER_MODELS,
+            Message,
+            DeliveryRecord,
+            DeliveryAttempt,
+        ],
         ref_template="#/components/schemas/{name}",
     )
     # Round-trip through JSON: msgspec leaves Python defaults in (a tuple's is ``()``),

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import copy
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from time import perf_counter
@@ -132,6 +132,8 @@ class Pipeline:
         self._route = route
         self._on_abandon = on_abandon
         self._tenant = config.tenant
+        self._owners: Mapping[str, str] = {}
+        """Receiving number -> tenant, for the numbers rented out (see ``use_owners``)."""
         self._region = config.default_region
         self._raw_limit = config.raw_limit_bytes
         self._ttl = timedelta(seconds=config.reassembly.ttl_seconds)
@@ -142,6 +144,16 @@ class Pipeline:
         self._touched: dict[str, int] = {}
         self._tick = 0
         self._recent: OrderedDict[str, tuple[Message, frozenset[bytes | str]]] = OrderedDict()
+
+    def use_owners(self, owners: Mapping[str, str]) -> None:
+        """File each message to a number of ``owners`` under that number's tenant (its
+        lessee, or a quarantine), every other message under ``Config.tenant``. Replaced
+        whole, never changed in place: an item is filed by the snapshot in force when
+        it is built, one dict lookup each."""
+        self._owners = owners
+
+    def _tenant_of(self, number: str) -> str:
+        return self._owners.get(number, self._tenant)
 
     # --- the entry point ---------------------------------------------------------
 
@@ -339,7 +351,7 @@ class Pipeline:
         """The messages of the single-part items, ready to commit (their slots go into
         ``fast``); the items that turned out multipart or status reports go to ``slow``."""
         now = datetime.now(UTC)
-        tenant = self._tenant
+        owners, tenant = self._owners, self._tenant
         limit = self._raw_limit
         batch: list[tuple[Message, bytes | None]] = []
         for i, job in zip(slots, prepared, strict=True):
@@ -361,7 +373,8 @@ class Pipeline:
                     continue
                 draft = draft_from_pdu(item, sms, number, region, received_at)
             fast.append(i)
-            batch.append((draft.finish(new_id("msg"), tenant, found), bound_raw(draft.raw, limit)))
+            message = draft.finish(new_id("msg"), owners.get(number, tenant), found)
+            batch.append((message, bound_raw(draft.raw, limit)))
         return batch
 
     def _abandon(self, outbox: Outbox) -> None:
@@ -440,7 +453,7 @@ class Pipeline:
     # --- commits -----------------------------------------------------------------
 
     async def _commit(self, draft: Draft, found: Otp | None) -> IngestResult:
-        message = draft.finish(new_id("msg"), self._tenant, found)
+        message = draft.finish(new_id("msg"), self._tenant_of(draft.number_used), found)
         destinations = () if self._route is None else self._route(message)
         try:
             written = await self._store.commit_message(
@@ -458,7 +471,7 @@ class Pipeline:
     async def _commit_status(self, item: InboundStatus, number: str, now: datetime) -> IngestResult:
         report = StatusReport(
             id=new_id("sr"),
-            tenant=self._tenant,
+            tenant=self._tenant_of(number),
             carrier=item.carrier,
             number_used=number,
             refers_to=item.refers_to,
@@ -524,7 +537,8 @@ class Pipeline:
             self._touch(key)
             added = await self._store.add_part(part)
             if added.outcome == "seen" and added.message_id is not None:
-                original = await self._store.get_message(self._tenant, added.message_id)
+                tenant = self._tenant_of(item.number)
+                original = await self._store.get_message(tenant, added.message_id)
                 return IngestResult(outcome="duplicate", message=original)
             if added.outcome == "stored":
                 self._metrics.parts_buffered.inc()
@@ -546,7 +560,7 @@ class Pipeline:
         duplicates = sum(part.duplicates for part in parts)  # counted by the store
         draft = draft_from_set(parts, number, region, duplicates)
         found = None if draft.otp_text is None else _model_otp(otp.extract(draft.otp_text))
-        message = draft.finish(new_id("msg"), self._tenant, found)
+        message = draft.finish(new_id("msg"), self._tenant_of(number), found)
         raw = bound_raw(draft.raw, self._raw_limit)
         destinations = () if self._route is None else self._route(message)
         try:

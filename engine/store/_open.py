@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import trio
 
+from .._crypto import cipher_of
 from ..config import StoreConfig
 from ..errors import ConfigError
 from ._protocol import Store
@@ -30,6 +31,7 @@ async def open_store(config: StoreConfig, data_dir: str) -> AsyncIterator[Store]
             batch_rows=config.batch_rows,
             batch_ms=config.batch_ms,
             readers=config.readers,
+            cipher=cipher_of(config.encryption_keys),
         ) as store:
             yield store
     else:  # pragma: no cover - StoreConfig admits only the kinds handled above

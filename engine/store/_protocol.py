@@ -16,13 +16,24 @@ gets :class:`trio.Cancelled` and nothing is written.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
 from ..model import DeliveryAttempt, DeliveryRecord, DeliveryStatus, Message, StatusReport
 from ._definitions import StoredDestination, StoredRoutes
+from ._numbers import (
+    Charge,
+    Lease,
+    NumberChange,
+    NumberQuery,
+    NumberState,
+    RentalNumber,
+    SweepOutcome,
+    Term,
+)
+from ._privacy import Erasure, ErasureSubject, KeyUsage, RetentionSetting
 
 __all__ = [
     "ApiKey",
@@ -150,6 +161,7 @@ _VIEWER = (
     "deliveries:read",
     "destinations:read",
     "routes:read",
+    "numbers:read",
 )
 _DEVELOPER = (*_VIEWER, "sandbox:write", "deliveries:write")
 _ADMIN = (
@@ -161,9 +173,20 @@ _ADMIN = (
     "members:read",
     "members:write",
     "audit:read",
+    "numbers:write",
+    "billing:read",
+    "retention:read",
+    "retention:write",
 )
-_OWNER = (*_ADMIN, "messages:delete")
-_OPERATOR = (*_OWNER, "tenants:read", "tenants:write")
+_OWNER = (*_ADMIN, "messages:delete", "erasures:write")
+_OPERATOR = (
+    *_OWNER,
+    "tenants:read",
+    "tenants:write",
+    "inventory:read",
+    "inventory:write",
+    "quarantine:read",
+)
 
 ROLE_SCOPES: Mapping[Role, frozenset[str]] = {
     "viewer": frozenset(_VIEWER),
@@ -525,6 +548,171 @@ class Store(Protocol):
     ) -> Sequence[AuditEntry]:
         """The audit rows of ``tenant`` (None: those of operator keys), newest first,
         older than the entry ``before``."""
+        ...
+
+    # Numbers for rent (see :mod:`._numbers`) -------------------------------------------
+    #
+    # Every change writes its audit rows (``actor``) and its charge lines in its own
+    # transaction, reads the state it depends on there and answers a refusal rather
+    # than raise (:class:`NumberChange`). Times come from the caller's clock.
+
+    async def add_number(self, number: RentalNumber, *, actor: str) -> NumberChange:
+        """Put ``number`` in the inventory, available (its state fields are ignored);
+        refused ``exists`` when it is there."""
+        ...
+
+    async def update_number(self, number: RentalNumber, *, actor: str) -> NumberChange:
+        """Store what ``number`` now is (country, region, capabilities, carrier,
+        prices, currency), never its state; refused ``missing``."""
+        ...
+
+    async def remove_number(self, number: str, *, actor: str) -> NumberChange:
+        """Take an available number out of the inventory; refused ``missing``, or
+        ``in_use`` while it is leased or cooling off."""
+        ...
+
+    async def get_number(self, number: str) -> RentalNumber | None:
+        """One inventory number, or None."""
+        ...
+
+    async def list_numbers(self, query: NumberQuery) -> Sequence[RentalNumber]:
+        """The inventory numbers ``query`` keeps, by number."""
+        ...
+
+    async def number_owners(self) -> tuple[int, Sequence[tuple[str, NumberState, str | None]]]:
+        """The revision of numbers and leases, then every inventory number with its
+        state and its lessee (when leased)."""
+        ...
+
+    async def number_revision(self) -> int:
+        """A count every change to numbers or leases moves on, in any process."""
+        ...
+
+    async def create_quote(
+        self,
+        tenant: str,
+        number: str,
+        term: Term,
+        *,
+        auto_renew: bool,
+        now: datetime,
+        expires_at: datetime,
+        actor: str,
+    ) -> NumberChange:
+        """Price a lease of ``number`` for ``term`` and hold the price for ``tenant``
+        until ``expires_at``; refused ``missing``, ``taken`` (not available) or
+        ``not_offered`` (no price for the term's unit)."""
+        ...
+
+    async def confirm_quote(
+        self, tenant: str, quote_id: str, *, now: datetime, actor: str
+    ) -> NumberChange:
+        """Lease the quoted number to ``tenant`` from ``now`` at the quoted price, with
+        its charge line; a quote confirmed before answers its lease (``repeated``).
+        Refused ``missing`` (no such quote of the tenant), ``quote_expired`` or
+        ``taken``. Of two tenants confirming quotes for one number, one wins."""
+        ...
+
+    async def renew_lease(
+        self, tenant: str, lease_id: str, term: Term | None, *, now: datetime, actor: str
+    ) -> NumberChange:
+        """Extend a running lease of ``tenant`` from its expiry by ``term`` (None: its
+        own term) at the number's current price, with its charge line; refused
+        ``missing``, ``ended`` or ``not_offered``."""
+        ...
+
+    async def set_auto_renew(
+        self, tenant: str, lease_id: str, auto_renew: bool, *, now: datetime, actor: str
+    ) -> NumberChange:
+        """Turn a running lease's auto-renewal on or off; refused ``missing``, ``ended``."""
+        ...
+
+    async def release_lease(
+        self, tenant: str, lease_id: str, *, now: datetime, cooling_off: timedelta, actor: str
+    ) -> NumberChange:
+        """End a running lease at ``now``; its number cools off for ``cooling_off``.
+        Refused ``missing`` or ``ended``."""
+        ...
+
+    async def sweep_numbers(
+        self, *, now: datetime, cooling_off: timedelta, actor: str
+    ) -> SweepOutcome:
+        """Renew (auto-renewal) or expire the leases due by ``now``, free the numbers
+        whose cooling-off is over, and say when the next change falls due."""
+        ...
+
+    async def get_lease(self, tenant: str, lease_id: str) -> Lease | None:
+        """One lease of ``tenant``, or None."""
+        ...
+
+    async def leases(self, tenant: str, *, active_only: bool = True) -> Sequence[Lease]:
+        """The leases of ``tenant``, oldest first; with ``active_only``, the running ones."""
+        ...
+
+    async def charges(
+        self,
+        tenant: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Sequence[Charge]:
+        """The charge lines of ``tenant`` charged in ``[since, until)``, oldest first,
+        after the charge ``after`` (:class:`ValueError` if it is none of the tenant's)."""
+        ...
+
+    # Retention and privacy (see :mod:`._privacy`) -------------------------------------
+
+    async def retention_setting(self, tenant: str) -> RetentionSetting | None:
+        """The tenant's own retention period, or None when it set none."""
+        ...
+
+    async def set_retention(
+        self, tenant: str, days: int | None, *, inherit: bool = False, actor: str
+    ) -> bool:
+        """Set the tenant's retention period (``days`` None: keep bodies forever), or
+        with ``inherit`` drop it so the default applies; audited. False (no audit row)
+        when nothing changed."""
+        ...
+
+    async def purge_bodies(
+        self, tenant: str, *, stored_before: datetime, days: int, batch: int, actor: str
+    ) -> int:
+        """Purge the bodies of the tenant's messages stored before ``stored_before``:
+        their text and code go (the record keeps its metadata and says ``purgedAt``),
+        their raw payloads go, their open deliveries fail. At most ``batch`` messages a
+        transaction; one audit row (``retention.purge``, the count and ``days``) when
+        anything was purged. Answers how many."""
+        ...
+
+    async def erase(
+        self,
+        tenants: Sequence[str],
+        subject: ErasureSubject,
+        value: str,
+        *,
+        parts_tenant: str | None,
+        operator_wide: bool = False,
+        actor: str,
+    ) -> Erasure:
+        """In one transaction, erase every message of ``tenants`` whose number (or
+        sender) is ``value``, with its raw payload and its deliveries and their
+        attempts; unlink its status reports (for a number: every report of the tenant
+        on it loses the number). With ``parts_tenant`` (the tenant buffered parts are
+        filed under), the subject's buffered parts too. Carrier ids stay as tombstones,
+        as :meth:`delete_message` leaves them. Audited per tenant, never naming the
+        subject's value nor what the messages said."""
+        ...
+
+    async def rotate_bodies(self, *, batch: int) -> int:
+        """Reseal under the active key every stored body sealed under another key or
+        not at all, ``batch`` rows a transaction; answers how many were rewritten.
+        Raises :class:`ValueError` when no key is configured."""
+        ...
+
+    async def key_usage(self) -> KeyUsage:
+        """How many stored bodies each key seals, and how many are plain."""
         ...
 
     async def aclose(self) -> None:

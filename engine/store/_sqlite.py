@@ -28,20 +28,32 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar, cast
 
 import msgspec
 import trio
 
+from .._crypto import BodyCipher
 from .._ids import new_id
 from ..errors import EngineClosedError, StoreError
 from ..model import DeliveryAttempt, DeliveryRecord, DeliveryStatus, Message, StatusReport
 from . import _sqlite_config as stored_config
+from . import _sqlite_numbers as rental
 from . import _sqlite_outbox as outbox
 from . import _sqlite_reads as reads
 from . import _sqlite_tenants as access
 from ._definitions import StoredDestination, StoredRoutes
+from ._numbers import (
+    Charge,
+    Lease,
+    NumberChange,
+    NumberQuery,
+    NumberState,
+    RentalNumber,
+    SweepOutcome,
+    Term,
+)
 from ._protocol import (
     ApiKey,
     AuditEntry,
@@ -64,7 +76,8 @@ from ._sqlite_outbox import (
     ReplayDeliveries,
     SetDestinationDisabled,
 )
-from ._sqlite_rows import MessageRow, message_key, message_row, micros
+from ._sqlite_privacy import SqlitePrivacy
+from ._sqlite_rows import MessageRow, encode, message_key, message_row, micros, part_aad, seal_row
 from ._sqlite_schema import (
     RESTART_FRAMES,
     ConnectHook,
@@ -85,6 +98,7 @@ from ._sqlite_writes import (
     WriteOp,
     commit_message_op,
     prepared,
+    sealed,
 )
 
 __all__ = ["SqliteStore", "open_sqlite_store"]
@@ -95,7 +109,7 @@ CHECKPOINT_SECONDS = 0.5
 """How often committed writes are checkpointed from the WAL into the database."""
 
 
-class SqliteStore:
+class SqliteStore(SqlitePrivacy):
     """The :class:`~engine.store.Store` on one SQLite file; get one from
     :func:`open_sqlite_store`, which runs its writer task."""
 
@@ -104,8 +118,11 @@ class SqliteStore:
         writer: BatchWriter,
         readers: Sequence[sqlite3.Connection],
         tombstones: set[CarrierKey] | None = None,
+        cipher: BodyCipher | None = None,
     ) -> None:
         self._writer = writer
+        self._cipher = cipher
+        """Seals what messages say (encryption at rest); None stores it plain."""
         self._tombstones: set[CarrierKey] = set() if tombstones is None else tombstones
         """The carrier ids of the deleted messages (see :meth:`delete_message`)."""
         self._reader_count = len(readers)
@@ -133,7 +150,10 @@ class SqliteStore:
         if self._tombstones and self._buried(message):
             await trio.lowlevel.checkpoint()
             return Written(outcome="duplicate", message=message)
-        op = commit_message_op(message, raw, row, _outbox(row, message, destinations))
+        outbox_rows = _outbox(row, message, destinations)
+        if self._cipher is not None:
+            row, raw = seal_row(self._cipher, row, raw)
+        op = commit_message_op(message, raw, row, outbox_rows, self._cipher)
         return cast(Written, await self._writer.submit(op))
 
     async def commit_messages(
@@ -159,6 +179,8 @@ class SqliteStore:
             for (message, raw), names in zip(messages, destinations, strict=True):
                 row = message_row(message)
                 ops.append(CommitMessage(message, raw, row, _outbox(row, message, names)))
+        if self._cipher is not None:
+            ops = [sealed(op, self._cipher) for op in ops]
         op = CommitMessages(ops, prepared(ops))
         return cast(list[Written], await self._writer.submit(op))
 
@@ -188,7 +210,11 @@ class SqliteStore:
         return answers
 
     async def add_part(self, part: BufferedPart) -> PartAdded:
-        return cast(PartAdded, await self._writer.submit(AddPart(part)))
+        cipher = self._cipher
+        if cipher is None:
+            return cast(PartAdded, await self._writer.submit(AddPart(part)))
+        body = cipher.seal(encode(part), part_aad(part.set_key, part.seq))
+        return cast(PartAdded, await self._writer.submit(AddPart(part, body, cipher)))
 
     async def complete_part_set(
         self,
@@ -199,7 +225,10 @@ class SqliteStore:
         destinations: Destinations = (),
     ) -> Written:
         row = message_row(message)
-        op = CompletePartSet(set_key, message, raw, row, _outbox(row, message, destinations))
+        outbox_rows = _outbox(row, message, destinations)
+        if self._cipher is not None:
+            row, raw = seal_row(self._cipher, row, raw)
+        op = CompletePartSet(set_key, message, raw, row, outbox_rows, self._cipher)
         return cast(Written, await self._writer.submit(op))
 
     async def commit_status(self, report: StatusReport) -> StatusReport:
@@ -217,7 +246,7 @@ class SqliteStore:
         fresh = tombstone is not None and tombstone not in self._tombstones
         if tombstone is not None:
             self._tombstones.add(tombstone)
-        op = DeleteMessage(tenant, message_key(message_id), micros(_now()))
+        op = DeleteMessage(tenant, message_key(message_id), micros(_now()), self._cipher)
         try:
             # The writer runs any op's ``run(conn)`` in the batch's transaction.
             deleted = cast(bool, await self._writer.submit(cast(WriteOp, op)))
@@ -239,7 +268,8 @@ class SqliteStore:
         ordered: bool = False,
     ) -> Sequence[ClaimedDelivery]:
         at = micros(now)
-        op = ClaimDeliveries(destination, at, at + int(lease_seconds * 1e6), limit, ordered)
+        lease = at + int(lease_seconds * 1e6)
+        op = ClaimDeliveries(destination, at, lease, limit, ordered, self._cipher)
         return cast(list[ClaimedDelivery], await self._writer.submit(op))
 
     async def finish_attempt(
@@ -449,32 +479,167 @@ class SqliteStore:
     ) -> Sequence[AuditEntry]:
         return await self._read(lambda conn: access.audit_log(conn, tenant, before, limit))
 
+    # Numbers for rent (see :mod:`._sqlite_numbers`) ---------------------------------------
+
+    async def add_number(self, number: RentalNumber, *, actor: str) -> NumberChange:
+        return await self._number_change(rental.AddNumber(number=number, stamp=_stamp(actor)))
+
+    async def update_number(self, number: RentalNumber, *, actor: str) -> NumberChange:
+        return await self._number_change(rental.UpdateNumber(number=number, stamp=_stamp(actor)))
+
+    async def remove_number(self, number: str, *, actor: str) -> NumberChange:
+        return await self._number_change(rental.RemoveNumber(number=number, stamp=_stamp(actor)))
+
+    async def get_number(self, number: str) -> RentalNumber | None:
+        return await self._read(lambda conn: rental.get_number(conn, number))
+
+    async def list_numbers(self, query: NumberQuery) -> Sequence[RentalNumber]:
+        return await self._read(lambda conn: rental.list_numbers(conn, query))
+
+    async def number_owners(self) -> tuple[int, Sequence[tuple[str, NumberState, str | None]]]:
+        return await self._read(rental.number_owners)
+
+    async def number_revision(self) -> int:
+        return await self._read(rental.number_revision)
+
+    async def create_quote(
+        self,
+        tenant: str,
+        number: str,
+        term: Term,
+        *,
+        auto_renew: bool,
+        now: datetime,
+        expires_at: datetime,
+        actor: str,
+    ) -> NumberChange:
+        op = rental.CreateQuote(
+            id=new_id("quo"),
+            tenant=tenant,
+            number=number,
+            term=term,
+            auto_renew=auto_renew,
+            now=micros(now),
+            expires_at=micros(expires_at),
+            stamp=_stamp(actor),
+        )
+        return await self._number_change(op)
+
+    async def confirm_quote(
+        self, tenant: str, quote_id: str, *, now: datetime, actor: str
+    ) -> NumberChange:
+        op = rental.ConfirmQuote(
+            tenant=tenant,
+            quote_id=quote_id,
+            lease_id=new_id("lse"),
+            charge_id=new_id("chg"),
+            now=micros(now),
+            stamp=_stamp(actor),
+        )
+        return await self._number_change(op)
+
+    async def renew_lease(
+        self, tenant: str, lease_id: str, term: Term | None, *, now: datetime, actor: str
+    ) -> NumberChange:
+        op = rental.RenewLease(
+            tenant=tenant,
+            lease_id=lease_id,
+            term=term,
+            charge_id=new_id("chg"),
+            now=micros(now),
+            stamp=_stamp(actor),
+        )
+        return await self._number_change(op)
+
+    async def set_auto_renew(
+        self, tenant: str, lease_id: str, auto_renew: bool, *, now: datetime, actor: str
+    ) -> NumberChange:
+        op = rental.SetAutoRenew(
+            tenant=tenant,
+            lease_id=lease_id,
+            auto_renew=auto_renew,
+            now=micros(now),
+            stamp=_stamp(actor),
+        )
+        return await self._number_change(op)
+
+    async def release_lease(
+        self, tenant: str, lease_id: str, *, now: datetime, cooling_off: timedelta, actor: str
+    ) -> NumberChange:
+        op = rental.ReleaseLease(
+            tenant=tenant,
+            lease_id=lease_id,
+            now=micros(now),
+            cooling_off=_span(cooling_off),
+            stamp=_stamp(actor),
+        )
+        return await self._number_change(op)
+
+    async def sweep_numbers(
+        self, *, now: datetime, cooling_off: timedelta, actor: str
+    ) -> SweepOutcome:
+        op = rental.SweepNumbers(
+            now=micros(now), cooling_off=_span(cooling_off), stamp=_stamp(actor)
+        )
+        return cast(SweepOutcome, await self._writer.submit(cast(WriteOp, op)))
+
+    async def get_lease(self, tenant: str, lease_id: str) -> Lease | None:
+        return await self._read(lambda conn: rental.get_lease(conn, tenant, lease_id))
+
+    async def leases(self, tenant: str, *, active_only: bool = True) -> Sequence[Lease]:
+        return await self._read(lambda conn: rental.leases(conn, tenant, active_only=active_only))
+
+    async def charges(
+        self,
+        tenant: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Sequence[Charge]:
+        return await self._read(
+            lambda conn: rental.charges(
+                conn, tenant, since=since, until=until, after=after, limit=limit
+            )
+        )
+
+    async def _number_change(self, op: rental.NumberOp) -> NumberChange:
+        # The writer runs any op that is not a message write as ``op.run(conn)``.
+        return cast(NumberChange, await self._writer.submit(cast(WriteOp, op)))
+
     # Reads ----------------------------------------------------------------------
 
     async def part_sets(
         self, *, expired_before: datetime | None = None
     ) -> Sequence[tuple[BufferedPart, ...]]:
-        return await self._read(lambda conn: reads.part_sets(conn, expired_before))
+        return await self._read(lambda conn: reads.part_sets(conn, expired_before, self._cipher))
 
     async def get_message(self, tenant: str, message_id: str) -> Message | None:
-        return await self._read(lambda conn: reads.get_message(conn, tenant, message_id))
+        return await self._read(
+            lambda conn: reads.get_message(conn, tenant, message_id, self._cipher)
+        )
 
     async def find_by_carrier_id(
         self, tenant: str, carrier: str, carrier_message_id: str
     ) -> Message | None:
         return await self._read(
-            lambda conn: reads.find_by_carrier_id(conn, tenant, carrier, carrier_message_id)
+            lambda conn: reads.find_by_carrier_id(
+                conn, tenant, carrier, carrier_message_id, self._cipher
+            )
         )
 
     async def list_messages(self, query: MessageQuery) -> Sequence[Message]:
         """See :func:`._sqlite_reads.list_messages` for the bounds' exact meaning."""
-        return await self._read(lambda conn: reads.list_messages(conn, query))
+        return await self._read(lambda conn: reads.list_messages(conn, query, self._cipher))
 
     async def status_reports(self, tenant: str, message_id: str) -> Sequence[StatusReport]:
         return await self._read(lambda conn: reads.status_reports(conn, tenant, message_id))
 
     async def raw_payload(self, tenant: str, message_id: str) -> bytes | None:
-        return await self._read(lambda conn: reads.raw_payload(conn, tenant, message_id))
+        return await self._read(
+            lambda conn: reads.raw_payload(conn, tenant, message_id, self._cipher)
+        )
 
     async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
         if self._closed:
@@ -537,7 +702,7 @@ def _run_query(query: Callable[[sqlite3.Connection], T], conn: sqlite3.Connectio
 
 
 def _open_connections(
-    path: str, readers: int, hook: ConnectHook | None
+    path: str, readers: int, hook: ConnectHook | None, cipher: BodyCipher | None
 ) -> tuple[sqlite3.Connection, list[sqlite3.Connection], set[CarrierKey]]:
     """Open the writer, migrate, read the tombstones, then open the readers; close them
     all on failure."""
@@ -549,7 +714,7 @@ def _open_connections(
         tombstones = load_tombstones(writer)
         for _ in range(readers):
             opened.append(connect_reader(path))
-            reads.prepare_reader(opened[-1])
+            reads.prepare_reader(opened[-1], cipher)
     except sqlite3.Error as exc:
         for conn in opened:
             conn.close()
@@ -568,30 +733,37 @@ async def open_sqlite_store(
     batch_rows: int = 512,
     batch_ms: float = 0.0,
     readers: int = 4,
+    cipher: BodyCipher | None = None,
     _writer_hook: ConnectHook | None = None,
 ) -> AsyncIterator[SqliteStore]:
     """Open (creating and migrating if needed) the inbox at ``path`` and run its writer.
 
     A write commits when its batch holds ``batch_rows`` writes or its first write has
-    waited ``batch_ms`` milliseconds; ``readers`` connections serve queries. Leaving the
-    block commits the writes already queued and closes the file.
-    ``_writer_hook`` is for tests: it is called with every new writer connection.
+    waited ``batch_ms`` milliseconds; ``readers`` connections serve queries. With a
+    ``cipher`` (:mod:`engine._crypto`) message bodies, raw payloads and buffered parts
+    are stored sealed. Leaving the block commits the writes already queued and closes
+    the file. ``_writer_hook`` is for tests: it is called with every new writer
+    connection.
     """
     if readers < 1:
         raise ValueError("readers must be at least 1")
     filename = os.fspath(path)
     writer_conn, reader_conns, tombstones = await trio.to_thread.run_sync(
-        _open_connections, filename, readers, _writer_hook
+        _open_connections, filename, readers, _writer_setup(_writer_hook), cipher
     )
     try:
         writer = BatchWriter(
-            filename, writer_conn, batch_rows=batch_rows, batch_ms=batch_ms, hook=_writer_hook
+            filename,
+            writer_conn,
+            batch_rows=batch_rows,
+            batch_ms=batch_ms,
+            hook=_writer_setup(_writer_hook),
         )
     except BaseException:
         for conn in (writer_conn, *reader_conns):
             conn.close()
         raise
-    store = SqliteStore(writer, reader_conns, tombstones)
+    store = SqliteStore(writer, reader_conns, tombstones, cipher)
     body_error: BaseException | None = None
     try:
         async with trio.open_nursery() as nursery:
@@ -612,12 +784,31 @@ async def open_sqlite_store(
         raise
 
 
+def _writer_setup(hook: ConnectHook | None) -> ConnectHook:
+    """What every new writer connection runs, then ``hook``: ``secure_delete``, so the
+    text a purge or an erasure removes is overwritten in the file, not left in free
+    space (it costs a little CPU on each change, no more I/O than a page being
+    written anyway, except for pages freed whole)."""
+
+    def setup(conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA secure_delete = ON")
+        if hook is not None:
+            hook(conn)
+
+    return setup
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
 def _json(value: Mapping[str, object]) -> bytes:
     return msgspec.json.encode(value)
+
+
+def _span(duration: timedelta) -> int:
+    """A duration in whole microseconds."""
+    return duration // timedelta(microseconds=1)
 
 
 def _stamp(actor: str) -> access.AuditStamp:

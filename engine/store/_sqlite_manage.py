@@ -27,7 +27,8 @@ import sqlite3
 
 import msgspec
 
-from ._sqlite_rows import decode_message, decode_status, encode
+from .._crypto import BodyCipher
+from ._sqlite_rows import decode_status, encode, open_message
 
 __all__ = ["CarrierKey", "DeleteMessage", "load_tombstones"]
 
@@ -42,6 +43,8 @@ class DeleteMessage(msgspec.Struct, frozen=True):
     tenant: str
     key: bytes
     now: int
+    cipher: BodyCipher | None = None
+    """Opens a sealed body (encryption at rest), for its carrier id."""
 
     def run(self, conn: sqlite3.Connection) -> bool:
         row = conn.execute(
@@ -49,7 +52,7 @@ class DeleteMessage(msgspec.Struct, frozen=True):
         ).fetchone()
         if row is None:
             return False
-        message = decode_message(row[0])
+        message = open_message(row[0], self.key, self.cipher)
         if message.carrier_message_id is not None:
             conn.execute(
                 "INSERT INTO message_tombstones"

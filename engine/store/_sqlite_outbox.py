@@ -18,15 +18,16 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
+from .._crypto import BodyCipher
 from ..model import DeliveryAttempt, DeliveryRecord, DeliveryStatus
 from ._protocol import ClaimedDelivery
 from ._sqlite_rows import (
-    decode_message,
     delivery_id_of,
     delivery_key,
     message_id_of,
     message_key,
     micros,
+    open_message,
 )
 
 __all__ = [
@@ -66,11 +67,13 @@ class ClaimDeliveries(msgspec.Struct, frozen=True):
     lease_until: int
     limit: int
     ordered: bool = False
+    cipher: BodyCipher | None = None
+    """Opens sealed message bodies (encryption at rest)."""
 
     def run(self, conn: sqlite3.Connection) -> list[ClaimedDelivery]:
         if self.ordered:
             rows = conn.execute(
-                "SELECT d.id, m.body, d.attempts, d.retry_step, d.created_at, d.due_at"
+                "SELECT d.id, m.body, d.attempts, d.retry_step, d.created_at, d.due_at, m.id"
                 " FROM deliveries AS d JOIN messages AS m ON m.id = d.message_id"
                 f" WHERE d.destination = ? AND d.status IN {_OPEN}"
                 " ORDER BY d.created_at, d.id LIMIT 1",
@@ -79,7 +82,7 @@ class ClaimDeliveries(msgspec.Struct, frozen=True):
             rows = [row for row in rows if row[5] <= self.now]
         else:
             rows = conn.execute(
-                "SELECT d.id, m.body, d.attempts, d.retry_step, d.created_at, d.due_at"
+                "SELECT d.id, m.body, d.attempts, d.retry_step, d.created_at, d.due_at, m.id"
                 " FROM deliveries AS d JOIN messages AS m ON m.id = d.message_id"
                 f" WHERE d.destination = ? AND d.status IN {_OPEN} AND d.due_at <= ?"
                 " ORDER BY d.due_at, d.id LIMIT ?",
@@ -94,12 +97,12 @@ class ClaimDeliveries(msgspec.Struct, frozen=True):
         return [
             ClaimedDelivery(
                 id=delivery_id_of(key),
-                message=decode_message(body),
+                message=open_message(body, message, self.cipher),
                 attempt=attempts + 1,
                 retry_step=retry_step,
                 created_at=from_micros(created_at),
             )
-            for key, body, attempts, retry_step, created_at, _ in rows
+            for key, body, attempts, retry_step, created_at, _, message in rows
         ]
 
 

@@ -6,7 +6,12 @@ answers nothing at all, exactly like an id that does not exist.
 Text search has no index (the ingest path pays for every index on ``messages``): a
 reader connection gets a SQL function, :func:`prepare_reader`, that decodes a row's
 content and matches it as Python compares text, not as SQLite's ``LIKE`` does (which
-folds the case of ASCII letters only).
+folds the case of ASCII letters only). A sealed body (encryption at rest) is opened
+there first; one that cannot be opened counts as a match, so the read that returns it
+raises the typed error (:class:`~engine._crypto.UnknownKeyError`) instead of hiding it.
+
+Every read that decodes a body takes the store's cipher (None without encryption at
+rest): a sealed body is opened, a plain one read as it is.
 
 Everything here blocks: the store runs it in a worker thread.
 """
@@ -21,9 +26,18 @@ from itertools import groupby
 
 import msgspec
 
+from .._crypto import BodyCipher, EncryptionError, open_body, open_sealed
 from ..model import Message, StatusReport
 from ._protocol import BufferedPart, MessageQuery
-from ._sqlite_rows import decode_message, decode_status, message_key, micros, part_of_row
+from ._sqlite_rows import (
+    decode_status,
+    message_key,
+    micros,
+    open_message,
+    part_aad,
+    part_of_row,
+    raw_aad,
+)
 
 __all__ = [
     "find_by_carrier_id",
@@ -37,7 +51,7 @@ __all__ = [
 ]
 
 _CONTAINS = "septet_content_contains"
-"""The SQL function :func:`prepare_reader` registers: ``(body, key) -> 0 or 1``."""
+"""The SQL function :func:`prepare_reader` registers: ``(body, id, key) -> 0 or 1``."""
 
 
 class _Content(msgspec.Struct):
@@ -62,30 +76,49 @@ def _content_contains(body: bytes, key: str) -> bool:
     return key in search_key(content)
 
 
-def prepare_reader(conn: sqlite3.Connection) -> None:
-    """Register the text-search function on a new reader connection."""
-    conn.create_function(_CONTAINS, 2, _content_contains, deterministic=True)
+def prepare_reader(conn: sqlite3.Connection, cipher: BodyCipher | None = None) -> None:
+    """Register the text-search function on a new reader connection; ``cipher`` opens
+    sealed bodies."""
+
+    def contains(body: bytes, message_key_: bytes, key: str) -> bool:
+        if body[:1] != b"{":
+            try:
+                body = open_sealed(body, b"msg" + message_key_, cipher)
+            except EncryptionError:
+                return True  # returned, and refused with its typed error when decoded
+        return _content_contains(body, key)
+
+    conn.create_function(_CONTAINS, 3, contains, deterministic=True)
 
 
-def get_message(conn: sqlite3.Connection, tenant: str, message_id: str) -> Message | None:
+def get_message(
+    conn: sqlite3.Connection, tenant: str, message_id: str, cipher: BodyCipher | None = None
+) -> Message | None:
+    key = message_key(message_id)
     row = conn.execute(
-        "SELECT body FROM messages WHERE id = ? AND tenant = ?", (message_key(message_id), tenant)
+        "SELECT body FROM messages WHERE id = ? AND tenant = ?", (key, tenant)
     ).fetchone()
-    return None if row is None else decode_message(row[0])
+    return None if row is None else open_message(row[0], key, cipher)
 
 
 def find_by_carrier_id(
-    conn: sqlite3.Connection, tenant: str, carrier: str, carrier_message_id: str
+    conn: sqlite3.Connection,
+    tenant: str,
+    carrier: str,
+    carrier_message_id: str,
+    cipher: BodyCipher | None = None,
 ) -> Message | None:
     row = conn.execute(
-        "SELECT m.body FROM carrier_ids AS c JOIN messages AS m ON m.id = c.message_id"
+        "SELECT m.id, m.body FROM carrier_ids AS c JOIN messages AS m ON m.id = c.message_id"
         " WHERE c.carrier = ? AND c.carrier_message_id = ? AND m.tenant = ?",
         (carrier, carrier_message_id, tenant),
     ).fetchone()
-    return None if row is None else decode_message(row[0])
+    return None if row is None else open_message(row[1], row[0], cipher)
 
 
-def list_messages(conn: sqlite3.Connection, query: MessageQuery) -> list[Message]:
+def list_messages(
+    conn: sqlite3.Connection, query: MessageQuery, cipher: BodyCipher | None = None
+) -> list[Message]:
     """``since`` is inclusive and ``until`` exclusive (on ``received_at``); ``after`` and
     ``before`` are exclusive (on the id); a ``limit`` below 1 answers nothing. ``text``
     needs the function :func:`prepare_reader` registers on ``conn``."""
@@ -102,7 +135,7 @@ def list_messages(conn: sqlite3.Connection, query: MessageQuery) -> list[Message
         ("received_at < ?", None if query.until is None else micros(query.until)),
         ("has_otp = ?", query.has_otp),
         # Last: SQLite tries the cheap comparisons first, this one only on what is left.
-        (f"{_CONTAINS}(body, ?)", None if query.text is None else search_key(query.text)),
+        (f"{_CONTAINS}(body, id, ?)", None if query.text is None else search_key(query.text)),
     ):
         if value is not None:
             where.append(clause)
@@ -110,10 +143,10 @@ def list_messages(conn: sqlite3.Connection, query: MessageQuery) -> list[Message
     order = "ASC" if query.oldest_first else "DESC"
     args.append(query.limit)
     rows = conn.execute(
-        f"SELECT body FROM messages WHERE {' AND '.join(where)} ORDER BY id {order} LIMIT ?",
+        f"SELECT id, body FROM messages WHERE {' AND '.join(where)} ORDER BY id {order} LIMIT ?",
         args,
     )
-    return [decode_message(body) for (body,) in rows]
+    return [open_message(body, key, cipher) for key, body in rows]
 
 
 def _cursor(message_id: str) -> bytes:
@@ -138,30 +171,36 @@ def status_reports(conn: sqlite3.Connection, tenant: str, message_id: str) -> li
     return reports
 
 
-def raw_payload(conn: sqlite3.Connection, tenant: str, message_id: str) -> bytes | None:
+def raw_payload(
+    conn: sqlite3.Connection, tenant: str, message_id: str, cipher: BodyCipher | None = None
+) -> bytes | None:
+    key = message_key(message_id)
     row = conn.execute(
         "SELECT r.data FROM raw_payloads AS r JOIN messages AS m ON m.id = r.message_id"
         " WHERE r.message_id = ? AND m.tenant = ?",
-        (message_key(message_id), tenant),
+        (key, tenant),
     ).fetchone()
-    return None if row is None else bytes(row[0])
+    return None if row is None else bytes(open_body(bytes(row[0]), raw_aad(key), cipher))
 
 
 def part_sets(
-    conn: sqlite3.Connection, expired_before: datetime | None
+    conn: sqlite3.Connection, expired_before: datetime | None, cipher: BodyCipher | None = None
 ) -> list[tuple[BufferedPart, ...]]:
     """Sets ordered by their earliest expiry (the most overdue first), parts by seq."""
     having, args = "", []
     if expired_before is not None:
         having, args = "HAVING min(expires_at) < ?", [micros(expired_before)]
     rows = conn.execute(
-        "SELECT p.set_key, p.body, p.duplicates FROM parts AS p JOIN ("
+        "SELECT p.set_key, p.body, p.duplicates, p.seq FROM parts AS p JOIN ("
         f" SELECT set_key, min(expires_at) AS due FROM parts GROUP BY set_key {having}"
         ") AS s ON s.set_key = p.set_key ORDER BY s.due, p.set_key, p.seq",
         args,
     )
     return [
-        tuple(part_of_row(body, duplicates) for _, body, duplicates in group)
+        tuple(
+            part_of_row(body, duplicates, part_aad(set_key, seq), cipher)
+            for set_key, body, duplicates, seq in group
+        )
         for _, group in groupby(rows, key=_key)
     ]
 

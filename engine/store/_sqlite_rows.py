@@ -21,6 +21,7 @@ from typing import Any
 
 import msgspec
 
+from .._crypto import BodyCipher, open_sealed
 from .._ids import id_digits
 from ..model import Message, StatusReport
 from ._protocol import BufferedPart
@@ -38,8 +39,12 @@ __all__ = [
     "message_key",
     "message_row",
     "micros",
+    "open_message",
     "padded_chunks",
+    "part_aad",
     "part_of_row",
+    "raw_aad",
+    "seal_row",
 ]
 
 _encoder = msgspec.json.Encoder()
@@ -91,10 +96,43 @@ def delivery_id_of(key: bytes) -> str:
     return "dlv_" + key.hex()
 
 
-def part_of_row(body: bytes, duplicates: int) -> BufferedPart:
-    """A buffered part from its row: the stored record, with the store's repeat count."""
+def part_of_row(
+    body: bytes, duplicates: int, row: bytes = b"", cipher: BodyCipher | None = None
+) -> BufferedPart:
+    """A buffered part from its row: the stored record (opened if sealed for ``row``,
+    its :func:`part_aad`), with the store's repeat count."""
+    if body[:1] != b"{":
+        body = open_sealed(body, row, cipher)
     part = decode_part(body)
     return msgspec.structs.replace(part, duplicates=duplicates) if duplicates else part
+
+
+def open_message(body: bytes, key: bytes, cipher: BodyCipher | None) -> Message:
+    """The message a ``messages`` row holds: its body decoded, opened first if sealed
+    (a plain body is msgspec JSON, which starts with ``{``)."""
+    if body[:1] != b"{":
+        body = open_sealed(body, b"msg" + key, cipher)
+    return decode_message(body)
+
+
+def seal_row(
+    cipher: BodyCipher, row: MessageRow, raw: bytes | None
+) -> tuple[MessageRow, bytes | None]:
+    """A ``messages`` row and its raw payload with the body and the payload sealed
+    (encryption at rest), each for its own row."""
+    key = row[0]
+    body = bytearray(cipher.seal(row[6], b"msg" + key))
+    return (*row[:6], body), None if raw is None else cipher.seal(raw, raw_aad(key))
+
+
+def raw_aad(key: bytes) -> bytes:
+    """The row a raw payload is sealed for: its message's key."""
+    return b"raw" + key
+
+
+def part_aad(set_key: str, seq: int) -> bytes:
+    """The row a buffered part is sealed for: its set and its place in it."""
+    return b"part%d|%s" % (seq, set_key.encode("utf-8", "surrogatepass"))
 
 
 def micros(moment: datetime) -> int:

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 import outcome
 import trio
 
+from .. import _stages
 from ..errors import EngineClosedError, StoreError
 from ._sqlite_schema import ConnectHook, connect_writer, restart_checkpoint
 from ._sqlite_writes import WriteOp, apply_batch, op_rows
@@ -116,6 +117,8 @@ class BatchWriter:
         if self._closing:
             raise EngineClosedError("the store is closed")
         pending = _Pending(op, trio.current_time(), trio.lowlevel.current_task())
+        if _stages.RECORDER is not None:
+            _stages.RECORDER.store_submitted(op)
         self._queue.append(pending)
         self._rows += pending.rows
         if len(self._queue) == 1 or self._rows >= self._batch_rows:
@@ -177,6 +180,8 @@ class BatchWriter:
                 error.__cause__ = exc.__cause__
                 _wake(pending, outcome.Error(error))
             return
+        if _stages.RECORDER is not None:
+            _stages.RECORDER.store_committed(ops)
         for pending, result in zip(batch, results, strict=True):
             _wake(
                 pending,

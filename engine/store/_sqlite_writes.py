@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from .._crypto import BodyCipher
 from ..errors import StoreError
 from ..model import Message, StatusReport
 from ._protocol import BufferedPart, PartAdded, Written
@@ -38,14 +39,16 @@ from ._sqlite_incoming import (
 from ._sqlite_outbox import OutboxOp
 from ._sqlite_rows import (
     MessageRow,
-    decode_message,
     decode_status,
     encode,
     message_id_of,
     message_key,
     micros,
+    open_message,
     padded_chunks,
+    part_aad,
     part_of_row,
+    seal_row,
 )
 
 __all__ = [
@@ -58,6 +61,7 @@ __all__ = [
     "WriteOp",
     "apply_batch",
     "is_database_failure",
+    "sealed",
     "set_parts",
 ]
 
@@ -73,6 +77,9 @@ class CommitMessage(msgspec.Struct, frozen=True):
     """The outbox rows written with the message (only if it is not a duplicate)."""
     prepared: Prepared | None = None
     """Its parameters for the one-statement commit of new messages (:func:`prepared`)."""
+    cipher: BodyCipher | None = None
+    """Opens the stored bodies a repeat is compared with (encryption at rest); ``row``
+    and ``raw`` are then sealed already."""
 
 
 class CommitMessages(msgspec.Struct, frozen=True):
@@ -84,11 +91,22 @@ class CommitMessages(msgspec.Struct, frozen=True):
 
 
 def commit_message_op(
-    message: Message, raw: bytes | None, row: MessageRow, deliveries: list[DeliveryRow] | None
+    message: Message,
+    raw: bytes | None,
+    row: MessageRow,
+    deliveries: list[DeliveryRow] | None,
+    cipher: BodyCipher | None = None,
 ) -> CommitMessage:
-    """A :class:`CommitMessage` with its parameters prepared (by the caller's thread)."""
+    """A :class:`CommitMessage` with its parameters prepared (by the caller's thread);
+    with a ``cipher``, ``row`` and ``raw`` are sealed already."""
     new = (*row, message.carrier, message.carrier_message_id, raw)
-    return CommitMessage(message, raw, row, deliveries, prepare([new], deliveries or ()))
+    return CommitMessage(message, raw, row, deliveries, prepare([new], deliveries or ()), cipher)
+
+
+def sealed(op: CommitMessage, cipher: BodyCipher) -> CommitMessage:
+    """``op`` (not yet prepared) with its body and raw payload sealed under ``cipher``."""
+    row, raw = seal_row(cipher, op.row, op.raw)
+    return CommitMessage(op.message, raw, row, op.deliveries, cipher=cipher)
 
 
 def prepared(ops: Sequence[CommitMessage]) -> Prepared:
@@ -123,6 +141,9 @@ def _repeated(parts: Sequence[Prepared]) -> bool:
 
 class AddPart(msgspec.Struct, frozen=True):
     part: BufferedPart
+    body: bytes | None = None
+    """The part's record as stored, when sealed (encryption at rest); else encoded here."""
+    cipher: BodyCipher | None = None
 
 
 class CompletePartSet(msgspec.Struct, frozen=True):
@@ -131,6 +152,7 @@ class CompletePartSet(msgspec.Struct, frozen=True):
     raw: bytes | None
     row: MessageRow
     deliveries: list[DeliveryRow] | None = None
+    cipher: BodyCipher | None = None
 
 
 class CommitStatus(msgspec.Struct, frozen=True):
@@ -342,6 +364,7 @@ def _commit_new_messages(
 
 
 def _commit_looked_up(conn: sqlite3.Connection, ops: Sequence[CommitMessage]) -> list[Written]:
+    cipher = ops[0].cipher  # one store's ops: one cipher
     existing = _existing_messages(conn, [op.row[0] for op in ops])
     keys = [
         (op.message.carrier, op.message.carrier_message_id)
@@ -360,15 +383,15 @@ def _commit_looked_up(conn: sqlite3.Connection, ops: Sequence[CommitMessage]) ->
         message_id = row[0]
         original = by_id.get(message_id)
         if original is None and existing and message_id in existing:
-            original = decode_message(existing[message_id])
+            original = open_message(existing[message_id], message_id, cipher)
         key = None
         if original is None and message.carrier_message_id is not None:
             key = (message.carrier, message.carrier_message_id)
             original = by_key.get(key)
             hit = known.get(key) if known else None
             if hit is not None:
-                if original is None and hit[1] is not None:
-                    original = decode_message(hit[1])
+                if original is None and hit[0] is not None and hit[1] is not None:
+                    original = open_message(hit[1], hit[0], cipher)
                 # Held by a buffered part (or by a message we cannot read): the
                 # message is kept, but the carrier id stays with what holds it.
                 key = None
@@ -405,11 +428,16 @@ def _link_waiting_reports(
     )
 
 
-def set_parts(conn: sqlite3.Connection, set_key: str) -> tuple[BufferedPart, ...]:
+def set_parts(
+    conn: sqlite3.Connection, set_key: str, cipher: BodyCipher | None = None
+) -> tuple[BufferedPart, ...]:
     rows = conn.execute(
-        "SELECT body, duplicates FROM parts WHERE set_key = ? ORDER BY seq", (set_key,)
+        "SELECT body, duplicates, seq FROM parts WHERE set_key = ? ORDER BY seq", (set_key,)
     )
-    return tuple(part_of_row(body, duplicates) for body, duplicates in rows)
+    return tuple(
+        part_of_row(body, duplicates, part_aad(set_key, seq), cipher)
+        for body, duplicates, seq in rows
+    )
 
 
 def _add_part(conn: sqlite3.Connection, op: AddPart) -> PartAdded:
@@ -421,7 +449,8 @@ def _add_part(conn: sqlite3.Connection, op: AddPart) -> PartAdded:
         ).fetchone()
         if row is not None:
             held = None if row[0] is None else message_id_of(row[0])
-            return PartAdded(outcome="seen", parts=set_parts(conn, part.set_key), message_id=held)
+            parts = set_parts(conn, part.set_key, op.cipher)
+            return PartAdded(outcome="seen", parts=parts, message_id=held)
     taken = conn.execute(
         "SELECT 1 FROM parts WHERE set_key = ? AND seq = ?", (part.set_key, part.seq)
     ).fetchone()
@@ -430,7 +459,7 @@ def _add_part(conn: sqlite3.Connection, op: AddPart) -> PartAdded:
             "UPDATE parts SET duplicates = duplicates + 1 WHERE set_key = ? AND seq = ?",
             (part.set_key, part.seq),
         )
-        return PartAdded(outcome="duplicate", parts=set_parts(conn, part.set_key))
+        return PartAdded(outcome="duplicate", parts=set_parts(conn, part.set_key, op.cipher))
     conn.execute(
         "INSERT INTO parts (set_key, seq, carrier, carrier_message_id, expires_at, body)"
         " VALUES (?, ?, ?, ?, ?, ?)",
@@ -440,7 +469,7 @@ def _add_part(conn: sqlite3.Connection, op: AddPart) -> PartAdded:
             part.carrier,
             part.carrier_message_id,
             micros(part.expires_at),
-            encode(part),
+            encode(part) if op.body is None else op.body,
         ),
     )
     if part.carrier_message_id is not None:
@@ -448,22 +477,22 @@ def _add_part(conn: sqlite3.Connection, op: AddPart) -> PartAdded:
             "INSERT INTO carrier_ids (carrier, carrier_message_id, message_id) VALUES (?, ?, NULL)",
             (part.carrier, part.carrier_message_id),
         )
-    return PartAdded(outcome="stored", parts=set_parts(conn, part.set_key))
+    return PartAdded(outcome="stored", parts=set_parts(conn, part.set_key, op.cipher))
 
 
 def _complete_part_set(conn: sqlite3.Connection, op: CompletePartSet) -> Written:
     message = op.message
     message_id = op.row[0]
     original: Message | None = None
-    row = conn.execute("SELECT body FROM messages WHERE id = ?", (message_id,)).fetchone()
+    row = conn.execute("SELECT id, body FROM messages WHERE id = ?", (message_id,)).fetchone()
     if row is None and message.carrier_message_id is not None:
         row = conn.execute(
-            "SELECT m.body FROM carrier_ids AS c JOIN messages AS m ON m.id = c.message_id"
+            "SELECT m.id, m.body FROM carrier_ids AS c JOIN messages AS m ON m.id = c.message_id"
             " WHERE c.carrier = ? AND c.carrier_message_id = ?",
             (message.carrier, message.carrier_message_id),
         ).fetchone()
     if row is not None:
-        original = decode_message(row[0])
+        original = open_message(row[1], row[0], op.cipher)
     target = original or message
     if original is None:
         # Without its carrier id: the parts' ids are mapped below, then the message's.

@@ -166,7 +166,7 @@ async def test_a_caller_cancelled_before_its_write_writes_nothing(
 
 
 async def test_a_full_database_fails_loudly_then_recovers(tmp_path: Path, records: Any) -> None:
-    limit = {"pages": 50}  # the schema takes about 40
+    limit = {"pages": 80}  # the schema takes about 55
 
     def small_database(conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA max_page_count = {limit['pages']}")
