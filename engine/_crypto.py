@@ -31,7 +31,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .errors import ConfigError, StoreError
+from .errors import ConfigError, EncryptionError, UnknownKeyError
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -60,20 +60,6 @@ KEY_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,32}$"
 NONCE_BYTES = 12
 _KEY_ID = re.compile(KEY_ID_PATTERN)
 _HEADER_END = len(MARKER) + 33  # the key id's NUL falls within this many bytes
-
-
-class EncryptionError(StoreError):
-    """A stored body that cannot be opened: it fails its integrity check (changed,
-    or moved from another row). ``key_id`` names the key it is sealed under."""
-
-    def __init__(self, message: str, *, key_id: str | None) -> None:
-        super().__init__(message)
-        self.key_id = key_id
-
-
-class UnknownKeyError(EncryptionError):
-    """A stored body sealed under a key that is not configured: add the key (by the
-    id the error names) back to ``[store] encryption_keys``."""
 
 
 def decode_key(text: str, *, key: str) -> bytes:

@@ -41,7 +41,13 @@ import trio
 from ._billing import Statement, month_bounds
 from ._logging import get_logger
 from .config import NumbersConfig
-from .errors import ConfigError, EngineClosedError, SeptetError, StoreError
+from .errors import (
+    ConfigError,
+    EngineClosedError,
+    InvalidTermError,
+    NumberConflictError,
+    StoreError,
+)
 from .model import Message
 from .store import (
     Capability,
@@ -88,17 +94,6 @@ SWEEPER = "sweeper"
 """The audit log's actor for what the lifecycle does by itself (expiry, renewal)."""
 
 Clock = Callable[[], datetime]
-
-
-class NumberConflictError(SeptetError):
-    """A change to numbers or leases that the current state refuses: the number is
-    leased or cooling off (or in the inventory already), the lease has ended, the quote
-    expired."""
-
-
-class InvalidTermError(SeptetError, ValueError):
-    """A term that cannot be leased: outside 1..the unit's maximum, or a unit the number
-    has no price for."""
 
 
 class LeaseInfo(Lease, frozen=True, kw_only=True, rename="camel"):

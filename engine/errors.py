@@ -29,7 +29,13 @@ caller can do about it::
     ├── InvalidKeyError                  an API key that is malformed, unknown, revoked or expired
     ├── ScopeError (ValueError)          scopes that are unknown or beyond what a role (or the
     │                                    caller) may grant; .scopes names them
+    ├── NumberConflictError              a change to numbers or leases the current state refuses:
+    │                                    a number leased or cooling off, an ended lease, an
+    │                                    expired quote
+    ├── InvalidTermError (ValueError)    a lease term out of range or in a unit with no price
     ├── StoreError                       the inbox cannot be written or read now; retry later
+    │   └── EncryptionError              a stored body that fails its integrity check; .key_id
+    │       └── UnknownKeyError          sealed under a key that is not configured; .key_id
     ├── EngineClosedError                the engine is shutting down or closed
     └── DeliveryError                    a destination could not take a message
         ├── RetryableDeliveryError       try again later (timeouts, 5xx, rate limits)
@@ -46,11 +52,14 @@ __all__ = [
     "ConfigError",
     "DefinitionConflictError",
     "DeliveryError",
+    "EncryptionError",
     "EngineClosedError",
     "Gsm7Error",
     "HexError",
     "InvalidKeyError",
+    "InvalidTermError",
     "MalformedSignatureError",
+    "NumberConflictError",
     "PduError",
     "PermanentDeliveryError",
     "PluginError",
@@ -66,6 +75,7 @@ __all__ = [
     "TenantConflictError",
     "TimestampToleranceError",
     "Ucs2Error",
+    "UnknownKeyError",
 ]
 
 
@@ -247,6 +257,30 @@ class ScopeError(SeptetError, ValueError):
 class StoreError(SeptetError):
     """The inbox cannot be written (or read) right now: a read-only or full disk, a lost
     database connection. Nothing was acknowledged; retrying later is safe."""
+
+
+class EncryptionError(StoreError):
+    """A stored body that cannot be opened: it fails its integrity check (changed, or
+    moved from another row). ``key_id`` names the key it is sealed under (never the key)."""
+
+    def __init__(self, message: str, *, key_id: str | None) -> None:
+        super().__init__(message)
+        self.key_id = key_id
+
+
+class UnknownKeyError(EncryptionError):
+    """A stored body sealed under a key that is not configured: add the key (by the id
+    the error names) back to ``[store] encryption_keys``."""
+
+
+class NumberConflictError(SeptetError):
+    """A change to numbers or leases that the current state refuses: the number is leased
+    or cooling off (or in the inventory already), the lease has ended, the quote expired."""
+
+
+class InvalidTermError(SeptetError, ValueError):
+    """A term that cannot be leased: outside 1..the unit's maximum, or a unit the number
+    has no price for."""
 
 
 class EngineClosedError(SeptetError):
