@@ -8,7 +8,7 @@ STAMP := $(VENV)/.septet-installed
 RUST_SOURCES := $(shell find engine_native/src -name '*.rs' 2>/dev/null)
 export PYO3_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: run test bench lint native-test python-test clean
+.PHONY: run test bench bench-peers lint native-test python-test clean
 
 # Create the virtualenv and build the extension in release mode (re-run when Rust or
 # the project metadata change).
@@ -49,6 +49,12 @@ test: lint native-test python-test
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run.py
+
+# Septet beside Jasmin and Kannel: the same deliver_sm stream through each to one HTTP sink.
+# Installs what is missing (Kannel, RabbitMQ, Redis with apt-get; Jasmin from PyPI into
+# ~/.cache/septet-peers), takes several minutes, and updates benchmarks/RESULTS.md.
+bench-peers: $(STAMP)
+	$(BIN)/python benchmarks/peers/compare.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) target .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks

@@ -6,7 +6,9 @@ Septet with its peers on the same machine, in the same run; then ``engine_load.p
 measures the engine end to end (ingest to commit), ``delivery_load.py`` the delivery
 to a local webhook receiver, ``http_load.py`` signed Twilio webhooks over HTTP to
 their commit and ``smpp_load.py`` deliver_sm through one SMPP bind to the commit and its
-deliver_sm_resp, and their tables are appended.
+deliver_sm_resp, and their tables are appended. The comparison with Jasmin and Kannel
+(``make bench-peers``, ``benchmarks/peers/compare.py``) is too heavy to run here; its
+last table, ``benchmarks/peers/RESULTS-peers.md``, is carried over into RESULTS.md.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "RESULTS.md"
+PEERS_RESULTS = HERE / "peers" / "RESULTS-peers.md"
+
+sys.path.insert(0, str(HERE / "peers"))
+from report import splice_peers_section  # noqa: E402 (found through the line above)
 
 
 def _cpu_model() -> str:
@@ -197,7 +203,10 @@ def main(argv: list[str]) -> int:
         f" run, {machine_speed():.1f} ms after. The VM's speed changes over time by up to a half;"
         " results of runs whose loop took longer are slower across the board.\n"
     )
-    RESULTS.write_text("\n".join([render(data, "make bench"), speed, *sections]))
+    document = "\n".join([render(data, "make bench"), speed, *sections])
+    if PEERS_RESULTS.exists():
+        document = splice_peers_section(document, PEERS_RESULTS.read_text())
+    RESULTS.write_text(document)
     print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -1,27 +1,38 @@
-"""The tenant's destinations and route table while the engine runs.
+"""Every tenant's destinations and route table while the engine runs.
+
+Each tenant has its own: a destination is named within its tenant (two tenants may both
+have one called ``hooks``), and each committed message is routed by its own tenant's
+table (:attr:`DestinationSet.tenants`, one dict lookup on the ingest path) to its own
+tenant's destinations only. The quarantine has none, so its messages are delivered
+nowhere. A tenant that never had a destination or a route table costs nothing: it is
+absent from that dict and has no worker.
 
 Two sources make them up:
 
-* the **config file**: its ``destinations`` are read-only here (``source: "config"``;
-  change them in the file and restart), and its ``routes`` are the table in force until
-  one is set at runtime;
+* the **config file**: its ``destinations`` and ``routes`` are the receiving tenant's
+  (``Config.tenant``, the one messages are filed under by default); its destinations
+  are read-only here (``source: "config"``; change them in the file and restart), and
+  its ``routes`` are the table in force until one is set at runtime;
 * the **store**: destinations created at runtime (``source: "api"``) and the route table
-  last set at runtime, kept across restarts.
+  last set at runtime, per tenant, kept across restarts.
 
-A name is used once: a runtime destination cannot take the name of one in the file. A
-route table set at runtime replaces the file's whole table (rules and default) until it
-is reset, which brings the file's back; either way, which one is in force is reported.
+A name is used once within a tenant: a runtime destination of the receiving tenant
+cannot take the name of one in the file. A route table set at runtime replaces the
+file's whole table (rules and default) until it is reset, which brings the file's back
+(for another tenant, an empty table: its messages stay in its inbox); either way, which
+one is in force is reported.
 
 Changes take effect at once, without a restart. Creating a destination validates its
 settings with the adapter's own ``Config``, builds the adapter and starts its outbox
-worker. Replacing one starts the new worker and stops the old: the old one claims nothing
-more and finishes the attempts in flight (each bounded by the policy's timeout), while
-the new one picks up everything else from the store. Deleting one stops its worker the
-same way and leaves its deliveries as they are (``pending`` ones wait, listed in the
-outbox, for a destination of that name to exist again); it is refused while the route
-table names it, unless the caller asks to take it out of the table too. A new route
-table applies to messages routed after it is set; deliveries already committed keep the
-destinations they were committed with.
+worker, which claims that tenant's deliveries to that name only. Replacing one starts
+the new worker and stops the old: the old one claims nothing more and finishes the
+attempts in flight (each bounded by the policy's timeout), while the new one picks up
+everything else from the store. Deleting one stops its worker the same way and leaves
+its deliveries as they are (``pending`` ones wait, listed in the outbox, for a
+destination of that name to exist again in that tenant); it is refused while the
+tenant's route table names it, unless the caller asks to take it out of the table too.
+A new route table applies to messages routed after it is set; deliveries already
+committed keep the destinations they were committed with.
 
 Secrets never leave through :class:`DestinationInfo`: the fields an adapter's ``Config``
 lists in ``redacted_fields``, fields whose names say they hold one (``password``,
@@ -43,6 +54,7 @@ import structlog
 import trio
 
 from ._metrics import EngineMetrics
+from ._numbers import QUARANTINE_TENANTS
 from ._redaction import merge_patch, redact_settings, restore_redacted
 from ._test_fire import TestResult, fire_test
 from .config import Config, DestinationConfig, _validation_error_key
@@ -58,7 +70,7 @@ from .errors import (
 from .plugin_api import Destination
 from .store import Store, StoredDestination, StoredRoutes
 
-__all__ = ["DestinationInfo", "DestinationSet", "RoutesInfo", "TestResult"]
+__all__ = ["DestinationInfo", "DestinationSet", "RoutesInfo", "TenantRouting", "TestResult"]
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 """The names a destination created at runtime may take (they appear in URLs and metrics)."""
@@ -70,7 +82,7 @@ Source = Literal["config", "api"]
 
 
 class DestinationInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """A destination as the engine runs it, secrets redacted."""
+    """A tenant's destination as the engine runs it, secrets redacted."""
 
     name: str
     adapter: str
@@ -90,12 +102,13 @@ class DestinationInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel")
 
 
 class RoutesInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """The route table in force."""
+    """A tenant's route table in force."""
 
     rules: tuple[RouteRule, ...]
     default: tuple[str, ...]
     source: Source
-    """``config``: the config file's table; ``api``: the table set at runtime."""
+    """``config``: the config file's table (for a tenant other than the receiving one,
+    an empty table routing nowhere); ``api``: the table set at runtime."""
     version: int
     """The stored version (the ETag); 0 while nothing was ever set at runtime."""
     updated_at: datetime | None
@@ -128,9 +141,49 @@ class _Entry:
         return 0 if self.stored is None else self.stored.version
 
 
+class TenantRouting:
+    """One tenant's destinations, their workers and its route table.
+
+    The ingest path reads :attr:`router` and :attr:`workers` for every message of the
+    tenant; a change replaces the router whole, never edits it in place.
+    """
+
+    __slots__ = (
+        "config_table",
+        "entries",
+        "receiving",
+        "router",
+        "stored_routes",
+        "table",
+        "workers",
+    )
+
+    def __init__(self, config_table: RouteTable, *, receiving: bool) -> None:
+        self.receiving = receiving
+        """Whether this is the receiving tenant (``Config.tenant``), whose destinations
+        and routes the config file may define."""
+        self.entries: dict[str, _Entry] = {}
+        self.workers: dict[str, DestinationWorker] = {}
+        """The running (or about to run) worker of each destination, by name."""
+        self.config_table = config_table
+        """The table in force while none is set at runtime: the config file's for the
+        receiving tenant, an empty one (routing nowhere) for the others."""
+        self.stored_routes: StoredRoutes | None = None
+        self.table = config_table
+        self.router = _router(config_table)
+        """The router of the table in force; None while it routes nowhere."""
+
+    @property
+    def routes_version(self) -> int:
+        return 0 if self.stored_routes is None else self.stored_routes.version
+
+
+_NO_ROUTES = RouteTable()
+
+
 class DestinationSet:
-    """The destinations, their workers and the router of one engine; see the module
-    docstring. Changes are made one at a time."""
+    """The destinations, workers and routers of every tenant of one engine; see the
+    module docstring. Changes are made one at a time."""
 
     def __init__(
         self,
@@ -142,82 +195,117 @@ class DestinationSet:
     ) -> None:
         self._deleted = deleted
         """Whether a message was deleted (its claimed deliveries are dropped)."""
-        self._tenant = config.tenant
+        self._receiving = config.tenant
         self._store = store
         self._metrics = metrics
-        self._config_routes = config.routes
-        self.workers: dict[str, DestinationWorker] = {}
-        """The running (or about to run) worker of each destination, by name."""
-        self._entries: dict[str, _Entry] = {}
+        receiving = TenantRouting(config.routes, receiving=True)
         for destination in config.destinations:
             adapter = adapters.get(destination.name)
-            self._entries[destination.name] = _Entry("config", destination, adapter)
+            receiving.entries[destination.name] = _Entry("config", destination, adapter)
             if adapter is not None:
-                self.workers[destination.name] = self._worker(destination, adapter)
-        self._routes: StoredRoutes | None = None
-        self._table = config.routes
-        self.router = _router(config.routes)
-        """The router of the table in force; None while it routes nowhere."""
+                receiving.workers[destination.name] = self._worker(
+                    receiving, config.tenant, destination, adapter
+                )
+        self.tenants: dict[str, TenantRouting] = {config.tenant: receiving}
+        """Each tenant that has destinations or routes, by id: what the ingest path
+        routes a message by (a tenant absent here routes nowhere)."""
         self._nursery: trio.Nursery | None = None
         self._lock = trio.Lock()
         self._retired: list[Destination] = []
         """Adapters whose worker is stopping; closed once it stopped (or at the end)."""
 
+    @property
+    def receiving(self) -> TenantRouting:
+        """The receiving tenant's (``Config.tenant``): the config file's destinations."""
+        return self.tenants[self._receiving]
+
     # Lifecycle -------------------------------------------------------------------
 
     async def load(self) -> None:
-        """Add what the store holds: the runtime destinations (built, their workers not
-        yet running) and the route table. A stored destination that cannot be built is
-        kept with its error, so the engine still starts and it can be fixed."""
-        for stored in await self._store.destinations(self._tenant):
-            if stored.name in self._entries:
+        """Add what the store holds: every tenant's runtime destinations (built, their
+        workers not yet running) and route table. A stored destination that cannot be
+        built is kept with its error, so the engine still starts and it can be fixed.
+        A tenant with neither is not kept: it costs the ingest path nothing."""
+        await self._load(self._receiving)
+        for tenant in await self._store.tenants():
+            if tenant.id != self._receiving:
+                await self._load(tenant.id)
+
+    async def _load(self, tenant: str) -> TenantRouting:
+        """The tenant's destinations and routes as stored; kept (in :attr:`tenants`)
+        when there are any, or when it is the receiving tenant."""
+        own = self.tenants.get(tenant)
+        if own is None:
+            own = TenantRouting(_NO_ROUTES, receiving=False)
+        for stored in await self._store.destinations(tenant):
+            if stored.name in own.entries:
                 _log.warning(
                     "a stored destination has the name of one in the config file;"
                     " the config file's is used",
                     destination=stored.name,
                 )
                 continue
-            self._entries[stored.name] = entry = _build(stored)
+            own.entries[stored.name] = entry = _build(stored, tenant)
             if entry.definition is not None and entry.adapter is not None:
-                self.workers[stored.name] = self._worker(entry.definition, entry.adapter)
-        routes = await self._store.route_table(self._tenant)
-        self._routes = routes
+                own.workers[stored.name] = self._worker(
+                    own, tenant, entry.definition, entry.adapter
+                )
+        own.stored_routes = routes = await self._store.route_table(tenant)
+        if own.entries or routes is not None or own.receiving:
+            self.tenants[tenant] = own
         if routes is None or routes.table is None:
-            return
+            return own
         try:
             table = msgspec.convert(routes.table, RouteTable)
         except msgspec.ValidationError as exc:
             key, reason = _validation_error_key(exc)
             _log.error(
                 "the stored route table is not valid; the config file's is used",
+                tenant=tenant,
                 key=key,
                 reason=reason,
             )
-            return
-        unknown = sorted(_named(table) - set(self._entries))
+            return own
+        unknown = sorted(_named(table) - set(own.entries))
         if unknown:
             _log.warning(
                 "the stored route table names destinations that do not exist;"
                 " their deliveries wait until they do",
+                tenant=tenant,
                 destinations=unknown,
             )
-        if self._config_routes.rules or self._config_routes.default:
+        if own.config_table.rules or own.config_table.default:
             _log.info(
                 "the route table set at runtime is in force, not the config file's",
                 version=routes.version,
             )
-        self._table = table
-        self.router = _router(table)
+        own.table = table
+        own.router = _router(table)
+        return own
 
     def attach(self, nursery: trio.Nursery) -> None:
         """Run the workers of destinations created from now on in ``nursery``."""
         self._nursery = nursery
 
+    def all_workers(self) -> list[DestinationWorker]:
+        """The worker of every destination of every tenant."""
+        return [worker for own in self.tenants.values() for worker in own.workers.values()]
+
+    def workers_of(self, tenant: str) -> Mapping[str, DestinationWorker]:
+        """The workers of ``tenant``'s destinations, by name (empty when it has none)."""
+        own = self.tenants.get(tenant)
+        return {} if own is None else own.workers
+
     async def aclose(self) -> None:
         """Close the adapters of runtime destinations (the config file's are the
         engine's to close)."""
         self._nursery = None
-        adapters = [e.adapter for e in self._entries.values() if e.source == "api"]
+        adapters = [
+            entry.adapter
+            for own in self.tenants.values()
+            for entry in own.entries.values()
+            if entry.source == "api"
+        ]
         adapters += self._retired
         self._retired = []
         for adapter in adapters:
@@ -226,24 +314,31 @@ class DestinationSet:
 
     # Reading ---------------------------------------------------------------------
 
-    def names(self) -> tuple[str, ...]:
-        """Every destination's name, the config file's first."""
-        return tuple(self._entries)
+    def names(self, tenant: str) -> tuple[str, ...]:
+        """Every destination's name of ``tenant``, the config file's first."""
+        own = self.tenants.get(tenant)
+        return () if own is None else tuple(own.entries)
 
-    async def infos(self) -> list[DestinationInfo]:
-        disabled = await self._store.disabled_destinations()
-        return [self._info(name, entry, disabled) for name, entry in self._entries.items()]
+    async def infos(self, tenant: str) -> list[DestinationInfo]:
+        own = self.tenants.get(tenant)
+        if own is None or not own.entries:
+            return []
+        disabled = await self._disabled(own, tenant)
+        return [self._info(name, entry, disabled) for name, entry in own.entries.items()]
 
-    async def info(self, name: str) -> DestinationInfo:
-        entry = self._entry(name)
-        return self._info(name, entry, await self._store.disabled_destinations())
+    async def info(self, tenant: str, name: str) -> DestinationInfo:
+        own, entry = self._entry(tenant, name)
+        return self._info(name, entry, await self._disabled(own, tenant))
 
-    def routes(self) -> RoutesInfo:
-        stored = self._routes
+    def routes(self, tenant: str) -> RoutesInfo:
+        own = self.tenants.get(tenant)
+        if own is None:
+            return RoutesInfo(rules=(), default=(), source="config", version=0, updated_at=None)
+        stored = own.stored_routes
         source: Source = "api" if stored is not None and stored.table is not None else "config"
         return RoutesInfo(
-            rules=self._table.rules,
-            default=self._table.default,
+            rules=own.table.rules,
+            default=own.table.default,
             source=source,
             version=0 if stored is None else stored.version,
             updated_at=None if stored is None else stored.updated_at,
@@ -253,6 +348,7 @@ class DestinationSet:
 
     async def put(
         self,
+        tenant: str,
         name: str,
         adapter: str,
         config: Mapping[str, Any],
@@ -261,20 +357,34 @@ class DestinationSet:
         expected_version: int | None = None,
         create: bool = False,
     ) -> tuple[DestinationInfo, bool]:
-        """Create or replace the runtime destination ``name``; answers it and whether it
-        was created. ``expected_version`` 0 means "only if it does not exist"."""
+        """Create or replace the runtime destination ``name`` of ``tenant``; answers it
+        and whether it was created. ``expected_version`` 0 means "only if it does not
+        exist"."""
         async with self._lock:
+            own = await self._own(tenant)
             return await self._put(
-                name, adapter, config, policy, expected_version=expected_version, create=create
+                own,
+                tenant,
+                name,
+                adapter,
+                config,
+                policy,
+                expected_version=expected_version,
+                create=create,
             )
 
     async def patch(
-        self, name: str, changes: Mapping[str, Any], *, expected_version: int | None = None
+        self,
+        tenant: str,
+        name: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
     ) -> DestinationInfo:
-        """Change the runtime destination ``name`` by a JSON merge patch (RFC 7396) of
-        its definition (``adapter``, ``config``, ``policy``)."""
+        """Change the runtime destination ``name`` of ``tenant`` by a JSON merge patch
+        (RFC 7396) of its definition (``adapter``, ``config``, ``policy``)."""
         async with self._lock:
-            entry = self._entry(name)
+            own, entry = self._entry(tenant, name)
             if entry.stored is None:
                 raise DefinitionConflictError(
                     f"the destination {name!r} is defined in the config file; change it there"
@@ -288,6 +398,8 @@ class DestinationSet:
             if not isinstance(adapter, str):
                 raise ConfigError("a destination needs an adapter (a string)", key="adapter")
             info, _ = await self._put(
+                own,
+                tenant,
                 name,
                 adapter,
                 _object(merged.get("config"), "config"),
@@ -299,6 +411,8 @@ class DestinationSet:
 
     async def _put(
         self,
+        own: TenantRouting,
+        tenant: str,
         name: str,
         adapter: str,
         config: Mapping[str, Any],
@@ -308,7 +422,7 @@ class DestinationSet:
         create: bool,
     ) -> tuple[DestinationInfo, bool]:
         nursery = self._running()
-        entry = self._entries.get(name)
+        entry = own.entries.get(name)
         if entry is not None and entry.source == "config":
             raise DefinitionConflictError(
                 f"the destination {name!r} is defined in the config file; change it there"
@@ -324,14 +438,14 @@ class DestinationSet:
                 key="name",
             )
         parsed_policy = _parse_policy(policy)
-        disabled = (await self._store.disabled_destinations()).get(name)
+        disabled = (await self._disabled(own, tenant)).get(name)
         settings = dict(config)
         if entry is not None and entry.stored is not None and entry.stored.adapter == adapter:
             settings = restore_redacted(settings, entry.stored.config, entry.config_type)
         built = _load(name, adapter, settings)
         try:
             stored = await self._store.put_destination(
-                self._tenant,
+                tenant,
                 name,
                 adapter=adapter,
                 config=settings,
@@ -349,15 +463,17 @@ class DestinationSet:
         definition = DestinationConfig(
             name=name, adapter=adapter, config=settings, policy=parsed_policy
         )
-        worker = self._worker(definition, built)
+        worker = self._worker(own, tenant, definition, built)
         worker.disabled = disabled
         await nursery.start(worker.run)
-        old_worker = self.workers.get(name)
-        self.workers[name] = worker
-        self._entries[name] = created = _Entry("api", definition, built, stored=stored)
+        old_worker = own.workers.get(name)
+        own.workers[name] = worker
+        own.entries[name] = created = _Entry("api", definition, built, stored=stored)
+        self.tenants.setdefault(tenant, own)  # the ingest path routes by it from now on
         self._retire(nursery, old_worker, None if entry is None else entry.adapter)
         _log.info(
             "destination created" if entry is None else "destination replaced",
+            tenant=tenant,
             destination=name,
             adapter=adapter,
             version=stored.version,
@@ -366,90 +482,111 @@ class DestinationSet:
         return shown, entry is None
 
     async def delete(
-        self, name: str, *, expected_version: int | None = None, force: bool = False
+        self,
+        tenant: str,
+        name: str,
+        *,
+        expected_version: int | None = None,
+        force: bool = False,
     ) -> int:
-        """Delete the runtime destination ``name``; answers how many of its deliveries
-        are still open (they wait, untouched). With ``force``, a route table naming it
-        is changed first to name it no more (rules left with no destination go)."""
+        """Delete the runtime destination ``name`` of ``tenant``; answers how many of its
+        deliveries are still open (they wait, untouched). With ``force``, a route table
+        naming it is changed first to name it no more (rules left with no destination
+        go)."""
         async with self._lock:
             nursery = self._running()
-            entry = self._entry(name)
+            own, entry = self._entry(tenant, name)
             if entry.source == "config":
                 raise DefinitionConflictError(
                     f"the destination {name!r} is defined in the config file; remove it there"
                 )
             if expected_version is not None and expected_version != entry.version:
                 raise _stale(name, entry.version)
-            naming = _naming(self._table, name)
+            naming = _naming(own.table, name)
             if naming and not force:
                 raise DefinitionConflictError(
                     f"the routes name {name!r} ({', '.join(naming)}); change the routes"
                     " first, or delete with force to take it out of them"
                 )
             if naming:
-                await self._set_routes(_without(self._table, name), self._routes_version())
+                await self._set_routes(own, tenant, _without(own.table, name), own.routes_version)
             if not await self._store.delete_destination(
-                self._tenant, name, expected_version=entry.version
+                tenant, name, expected_version=entry.version
             ):
                 raise _stale(name, None)
-            del self._entries[name]
-            self._retire(nursery, self.workers.pop(name, None), entry.adapter)
-            for gauge in (self._metrics.outbox_depth, self._metrics.outbox_oldest):
-                with contextlib.suppress(KeyError):
-                    gauge.remove(name)
-            _log.info("destination deleted", destination=name, version=entry.version)
-        count, _ = (await self._store.outbox_depth()).get(name, (0, None))
+            del own.entries[name]
+            worker = own.workers.pop(name, None)
+            self._retire(nursery, worker, entry.adapter)
+            if worker is not None and own.receiving:
+                for gauge in (self._metrics.outbox_depth, self._metrics.outbox_oldest):
+                    with contextlib.suppress(KeyError):
+                        gauge.remove(worker.label)
+            _log.info("destination deleted", tenant=tenant, destination=name, version=entry.version)
+        count, _ = (await self._store.outbox_depth(tenant)).get(name, (0, None))
         return count
 
     async def set_routes(
-        self, table: RouteTable | None, *, expected_version: int | None = None
+        self, tenant: str, table: RouteTable | None, *, expected_version: int | None = None
     ) -> RoutesInfo:
-        """Put ``table`` in force (None: the config file's again)."""
+        """Put ``table`` in force for ``tenant`` (None: the config file's again, which
+        routes nowhere for a tenant other than the receiving one)."""
         async with self._lock:
             self._running()
-            current = self._routes_version()
+            own = await self._own(tenant)
+            current = own.routes_version
             if expected_version is not None and expected_version != current:
                 raise StaleVersionError(
                     f"the routes are at version {current}, not {expected_version}"
                 )
             if table is not None:
                 try:
-                    _check_route_destinations(table, self._entries, key="routes")
+                    _check_route_destinations(table, own.entries, key="routes")
                 except ConfigError as exc:
                     key = (exc.key or "").removeprefix("routes.")
                     raise ConfigError(exc.reason, key=key) from None
-            await self._set_routes(table, current)
-            return self.routes()
+            await self._set_routes(own, tenant, table, current)
+            self.tenants.setdefault(tenant, own)
+            return self.routes(tenant)
 
-    async def _set_routes(self, table: RouteTable | None, expected_version: int) -> None:
-        router = _router(self._config_routes if table is None else table)
+    async def _set_routes(
+        self,
+        own: TenantRouting,
+        tenant: str,
+        table: RouteTable | None,
+        expected_version: int,
+    ) -> None:
+        router = _router(own.config_table if table is None else table)
         stored = await self._store.put_route_table(
-            self._tenant,
+            tenant,
             None if table is None else msgspec.to_builtins(table),
             expected_version=expected_version,
         )
         if stored is None:
             raise StaleVersionError("the routes were changed meanwhile; read them again")
-        self._routes = stored
-        self._table = self._config_routes if table is None else table
-        self.router = router
+        own.stored_routes = stored
+        own.table = own.config_table if table is None else table
+        own.router = router
         _log.info(
-            "route table set", source="config" if table is None else "api", version=stored.version
+            "route table set",
+            tenant=tenant,
+            source="config" if table is None else "api",
+            version=stored.version,
         )
 
     # Test-fire ---------------------------------------------------------------------
 
     async def test(
         self,
+        tenant: str,
         name: str,
         *,
         content: str | None = None,
         sender: str | None = None,
         number: str | None = None,
     ) -> TestResult:
-        """Deliver a sample message to ``name`` once, now, outside the outbox: no
-        delivery row, no retry, no attempt log, no breaker or rate limit."""
-        entry = self._entry(name)
+        """Deliver a sample message to ``name`` of ``tenant`` once, now, outside the
+        outbox: no delivery row, no retry, no attempt log, no breaker or rate limit."""
+        _, entry = self._entry(tenant, name)
         if entry.adapter is None or entry.definition is None:
             raise DefinitionConflictError(
                 f"the destination {name!r} is not running: {entry.error or 'not started'}"
@@ -457,7 +594,7 @@ class DestinationSet:
         return await fire_test(
             entry.adapter,
             name,
-            self._tenant,
+            tenant,
             entry.definition.policy.timeout_seconds,
             content=content,
             sender=sender,
@@ -466,7 +603,13 @@ class DestinationSet:
 
     # Internals ---------------------------------------------------------------------
 
-    def _worker(self, definition: DestinationConfig, adapter: Destination) -> DestinationWorker:
+    def _worker(
+        self,
+        own: TenantRouting,
+        tenant: str,
+        definition: DestinationConfig,
+        adapter: Destination,
+    ) -> DestinationWorker:
         return DestinationWorker(
             definition.name,
             adapter,
@@ -474,21 +617,46 @@ class DestinationSet:
             self._store,
             self._metrics,
             deleted=self._deleted,
+            tenant=tenant,
+            receiving=own.receiving,
         )
+
+    async def _own(self, tenant: str) -> TenantRouting:
+        """The tenant's destinations and routes, to change them: read from the store
+        the first time (kept in :attr:`tenants` once something is set)."""
+        if tenant in QUARANTINE_TENANTS.values():
+            raise DefinitionConflictError(
+                "the quarantine has no destinations: its messages are delivered nowhere"
+            )
+        own = self.tenants.get(tenant)
+        if own is None:
+            # Only a tenant that exists may have destinations: at start they are found
+            # through the tenants (see :meth:`load`).
+            if await self._store.get_tenant(tenant) is None:
+                raise KeyError(f"no tenant is named {tenant!r}")
+            own = await self._load(tenant)
+            nursery = self._running()
+            disabled = await self._disabled(own, tenant) if own.workers else {}
+            for name, worker in own.workers.items():  # stored ones, unseen until now
+                worker.disabled = disabled.get(name)
+                await nursery.start(worker.run)
+        return own
+
+    async def _disabled(self, own: TenantRouting, tenant: str) -> Mapping[str, str]:
+        """The tenant's disabled destinations (the receiving tenant's are kept as such)."""
+        return await self._store.disabled_destinations(None if own.receiving else tenant)
 
     def _running(self) -> trio.Nursery:
         if self._nursery is None:
             raise EngineClosedError("the engine is not running")
         return self._nursery
 
-    def _entry(self, name: str) -> _Entry:
-        entry = self._entries.get(name)
-        if entry is None:
+    def _entry(self, tenant: str, name: str) -> tuple[TenantRouting, _Entry]:
+        own = self.tenants.get(tenant)
+        entry = None if own is None else own.entries.get(name)
+        if own is None or entry is None:
             raise KeyError(f"no destination is named {name!r}")
-        return entry
-
-    def _routes_version(self) -> int:
-        return 0 if self._routes is None else self._routes.version
+        return own, entry
 
     def _retire(
         self,
@@ -550,7 +718,7 @@ def _object(value: Any, key: str) -> dict[str, Any]:
     return value
 
 
-def _build(stored: StoredDestination) -> _Entry:
+def _build(stored: StoredDestination, tenant: str) -> _Entry:
     """The entry of a stored destination, its adapter built (or the reason it was not)."""
     try:
         policy = _parse_policy(stored.policy)
@@ -558,6 +726,7 @@ def _build(stored: StoredDestination) -> _Entry:
     except (ConfigError, PluginError) as exc:
         _log.error(
             "a stored destination cannot be started; its deliveries wait",
+            tenant=tenant,
             destination=stored.name,
             error=str(exc),
         )

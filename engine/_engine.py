@@ -17,6 +17,7 @@ sweeper, ends every ``watch`` and closes the store.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections import OrderedDict
@@ -111,7 +112,7 @@ class Septet(PrivacyMethods):
         self._destinations = DestinationSet(
             config, store, self.metrics, destinations or {}, deleted=self._deleted.__contains__
         )
-        self._workers = self._destinations.workers
+        self._routing = self._destinations.tenants
         # Routed always: a route table set at runtime applies to the next message.
         self._pipeline = Pipeline(
             config, store, self.metrics, self._committed, self._plan_outbox, self._abandoned
@@ -131,18 +132,23 @@ class Septet(PrivacyMethods):
         """The message's destinations; a delivery whose worker can attempt it at once is
         written already claimed by that worker, so it starts the moment the commit
         returns (no claim in between)."""
-        router = self._destinations.router
-        # The route table is the receiving tenant's: a lessee's message, or one in the
-        # quarantine, is not delivered by it (an expired lease stops delivery at once).
-        if router is None or message.tenant != self.config.tenant:
+        # Each message goes by its own tenant's route table to that tenant's destinations:
+        # a lessee's by the lessee's; the quarantine has none, so a message after a lease
+        # ended reaches nobody (an expired lease stops delivery at once).
+        own = self._routing.get(message.tenant)
+        if own is None:
+            return ()
+        router = own.router
+        if router is None:
             return ()
         names = router.resolve(message)
         if not names:
             return ()
+        workers = own.workers
         planned: list[str | NewDelivery] = []
         now = datetime.now(UTC)
         for name in names:
-            worker = self._workers.get(name)
+            worker = workers.get(name)
             if worker is not None and worker.reserve():
                 lease = timedelta(seconds=worker.lease_seconds)
                 planned.append(
@@ -160,9 +166,10 @@ class Septet(PrivacyMethods):
 
     def _committed(self, message: Message, outbox: Outbox) -> None:
         self._hub.publish(message)
+        own = self._routing.get(message.tenant) if outbox else None
         for entry in outbox:
             if isinstance(entry, str):
-                worker = self._workers.get(entry)
+                worker = None if own is None else own.workers.get(entry)
                 if worker is not None:
                     worker.wake()
             else:
@@ -401,45 +408,66 @@ class Septet(PrivacyMethods):
         until)``). Each starts a fresh retry schedule; answers how many were replayed."""
         if delivery_id is None and destination is None:
             raise ValueError("name a delivery or a destination to replay")
+        tenant = tenant or self.config.tenant
         count = await self._store.replay_deliveries(
-            tenant or self.config.tenant,
+            tenant,
             delivery_id=delivery_id,
             destination=destination,
             since=since,
             until=until,
         )
-        for worker in self._workers.values():
+        for worker in self._destinations.workers_of(tenant).values():
             worker.wake()
         return count
 
-    async def disable_destination(self, name: str, reason: str) -> None:
-        """Stop delivering to ``name``: its deliveries wait until it is enabled."""
-        await self._store.set_destination_disabled(self._worker(name).name, reason)
-        self._worker(name).disabled = reason
+    async def disable_destination(
+        self, name: str, reason: str, *, tenant: str | None = None
+    ) -> None:
+        """Stop delivering to ``name`` (of ``tenant``, default ``config.tenant``): its
+        deliveries wait until it is enabled."""
+        tenant = tenant or self.config.tenant
+        worker = self._worker(tenant, name)
+        await self._store.set_destination_disabled(name, reason, tenant=self._hold_tenant(tenant))
+        worker.disabled = reason
 
-    async def enable_destination(self, name: str) -> None:
-        """Deliver to ``name`` again (after a ``410 Gone`` or :meth:`disable_destination`);
-        what waited is due at once."""
-        worker = self._worker(name)
-        await self._store.set_destination_disabled(name, None)
+    async def enable_destination(self, name: str, *, tenant: str | None = None) -> None:
+        """Deliver to ``name`` (of ``tenant``, default ``config.tenant``) again (after a
+        ``410 Gone`` or :meth:`disable_destination`); what waited is due at once."""
+        tenant = tenant or self.config.tenant
+        worker = self._worker(tenant, name)
+        await self._store.set_destination_disabled(name, None, tenant=self._hold_tenant(tenant))
         worker.disabled = None
         worker.wake()
 
     @property
     def destination_names(self) -> tuple[str, ...]:
-        """The destinations delivering (or disabled), by instance name: the config
-        file's and those created at runtime."""
-        return tuple(self._workers)
+        """The destinations of ``config.tenant`` delivering (or disabled), by instance
+        name: the config file's and those created at runtime."""
+        return self.destination_names_of(self.config.tenant)
+
+    def destination_names_of(self, tenant: str) -> tuple[str, ...]:
+        """The destinations of ``tenant`` delivering (or disabled), by instance name."""
+        return tuple(self._destinations.workers_of(tenant))
+
+    def _hold_tenant(self, tenant: str) -> str | None:
+        """The tenant the store keeps a destination's disabled state under (None: the
+        receiving tenant's, as it always was)."""
+        return None if tenant == self.config.tenant else tenant
 
     # Destinations and routes at runtime (see engine._destinations) -----------------
 
-    async def destinations(self) -> list[DestinationInfo]:
-        """Every destination, the config file's first, secrets redacted."""
-        return await self._destinations.infos()
+    # Every method here acts on one tenant's destinations and routes: ``tenant``
+    # (default ``config.tenant``, whose are the config file's too). Another tenant's
+    # destination of the same name is a different one; the quarantine has none.
 
-    async def destination(self, name: str) -> DestinationInfo:
-        """One destination, secrets redacted; :class:`KeyError` if there is none."""
-        return await self._destinations.info(name)
+    async def destinations(self, *, tenant: str | None = None) -> list[DestinationInfo]:
+        """Every destination of ``tenant``, the config file's first, secrets redacted."""
+        return await self._destinations.infos(tenant or self.config.tenant)
+
+    async def destination(self, name: str, *, tenant: str | None = None) -> DestinationInfo:
+        """One destination of ``tenant``, secrets redacted; :class:`KeyError` if it has
+        none of that name."""
+        return await self._destinations.info(tenant or self.config.tenant, name)
 
     async def create_destination(
         self,
@@ -448,13 +476,22 @@ class Septet(PrivacyMethods):
         *,
         config: Mapping[str, Any] | None = None,
         policy: DestinationPolicy | Mapping[str, Any] | None = None,
+        tenant: str | None = None,
     ) -> DestinationInfo:
-        """Create a destination and start delivering to it; stored, so it survives a
-        restart. Raises :class:`~engine.errors.ConfigError` (``key``: ``name``,
-        ``adapter``, ``config.<field>``, ``policy.<field>``) for a bad definition and
-        :class:`~engine.errors.DefinitionConflictError` when the name is taken."""
+        """Create a destination of ``tenant`` and start delivering that tenant's
+        messages routed to it; stored, so it survives a restart. Raises
+        :class:`~engine.errors.ConfigError` (``key``: ``name``, ``adapter``,
+        ``config.<field>``, ``policy.<field>``) for a bad definition and
+        :class:`~engine.errors.DefinitionConflictError` when the tenant has one of
+        that name (or ``tenant`` is the quarantine's), :class:`KeyError` when
+        ``tenant`` does not exist."""
         info, _ = await self._destinations.put(
-            name, adapter, config or {}, _policy_settings(policy), create=True
+            tenant or self.config.tenant,
+            name,
+            adapter,
+            config or {},
+            _policy_settings(policy),
+            create=True,
         )
         return info
 
@@ -466,6 +503,7 @@ class Septet(PrivacyMethods):
         config: Mapping[str, Any] | None = None,
         policy: DestinationPolicy | Mapping[str, Any] | None = None,
         expected_version: int | None = None,
+        tenant: str | None = None,
     ) -> DestinationInfo:
         """Create or replace a destination (not one of the config file's). A
         replacement takes over at once; the old adapter's attempts in flight finish.
@@ -473,34 +511,57 @@ class Septet(PrivacyMethods):
         not exist), else :class:`~engine.errors.StaleVersionError`. A config value sent
         back as it was read (``[redacted]``) keeps the stored secret."""
         info, _ = await self._destinations.put(
-            name, adapter, config or {}, _policy_settings(policy), expected_version=expected_version
+            tenant or self.config.tenant,
+            name,
+            adapter,
+            config or {},
+            _policy_settings(policy),
+            expected_version=expected_version,
         )
         return info
 
     async def patch_destination(
-        self, name: str, changes: Mapping[str, Any], *, expected_version: int | None = None
+        self,
+        name: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+        tenant: str | None = None,
     ) -> DestinationInfo:
         """Change a destination created at runtime by a JSON merge patch (RFC 7396) of
         its definition (``adapter``, ``config``, ``policy``): settings left out keep
         their stored values, secrets included. As :meth:`put_destination` otherwise."""
-        return await self._destinations.patch(name, changes, expected_version=expected_version)
+        return await self._destinations.patch(
+            tenant or self.config.tenant, name, changes, expected_version=expected_version
+        )
 
     async def delete_destination(
-        self, name: str, *, expected_version: int | None = None, force: bool = False
+        self,
+        name: str,
+        *,
+        expected_version: int | None = None,
+        force: bool = False,
+        tenant: str | None = None,
     ) -> int:
         """Delete a destination created at runtime and stop its worker (the attempts in
         flight finish); answers how many of its deliveries are still open: they stay,
         and go out if a destination of the name exists again. Refused
         (:class:`~engine.errors.DefinitionConflictError`) while the routes name it,
         unless ``force``, which takes it out of the routes first."""
-        return await self._destinations.delete(name, expected_version=expected_version, force=force)
+        return await self._destinations.delete(
+            tenant or self.config.tenant, name, expected_version=expected_version, force=force
+        )
 
-    def routes(self) -> RoutesInfo:
-        """The route table in force, and where it comes from."""
-        return self._destinations.routes()
+    def routes(self, *, tenant: str | None = None) -> RoutesInfo:
+        """The route table of ``tenant`` in force, and where it comes from."""
+        return self._destinations.routes(tenant or self.config.tenant)
 
     async def set_routes(
-        self, table: RouteTable | None, *, expected_version: int | None = None
+        self,
+        table: RouteTable | None,
+        *,
+        expected_version: int | None = None,
+        tenant: str | None = None,
     ) -> RoutesInfo:
         """Put ``table`` in force for the messages routed from now on (None: the
         config file's again); stored, so it survives a restart. Deliveries already
@@ -508,7 +569,9 @@ class Septet(PrivacyMethods):
         :class:`~engine.errors.ConfigError` when it names a destination that does not
         exist, :class:`~engine.errors.StaleVersionError` when ``expected_version``
         does not hold."""
-        return await self._destinations.set_routes(table, expected_version=expected_version)
+        return await self._destinations.set_routes(
+            tenant or self.config.tenant, table, expected_version=expected_version
+        )
 
     async def test_destination(
         self,
@@ -517,10 +580,13 @@ class Septet(PrivacyMethods):
         content: str | None = None,
         sender: str | None = None,
         number: str | None = None,
+        tenant: str | None = None,
     ) -> TestResult:
         """Deliver a sample message (flagged ``test``) to ``name`` once, now, outside
         the outbox: nothing is stored, retried or counted. Answers how it went."""
-        return await self._destinations.test(name, content=content, sender=sender, number=number)
+        return await self._destinations.test(
+            tenant or self.config.tenant, name, content=content, sender=sender, number=number
+        )
 
     async def delivery(
         self, delivery_id: str, *, tenant: str | None = None
@@ -528,9 +594,10 @@ class Septet(PrivacyMethods):
         """One delivery of the outbox, or None (also when it is another tenant's)."""
         return await self._store.get_delivery(tenant or self.config.tenant, delivery_id)
 
-    async def disabled_destinations(self) -> dict[str, str]:
-        """The disabled destinations and why."""
-        return dict(await self._store.disabled_destinations())
+    async def disabled_destinations(self, *, tenant: str | None = None) -> dict[str, str]:
+        """The disabled destinations of ``tenant`` (default ``config.tenant``) and why."""
+        hold = self._hold_tenant(tenant or self.config.tenant)
+        return dict(await self._store.disabled_destinations(hold))
 
     # Tenants and access --------------------------------------------------------------
     #
@@ -732,8 +799,8 @@ class Septet(PrivacyMethods):
             for used, at in uses.items():  # written with the next batch
                 self._key_uses.setdefault(used, at)
 
-    def _worker(self, name: str) -> DestinationWorker:
-        worker = self._workers.get(name)
+    def _worker(self, tenant: str, name: str) -> DestinationWorker:
+        worker = self._destinations.workers_of(tenant).get(name)
         if worker is None:
             raise KeyError(f"no destination is named {name!r}")
         return worker
@@ -817,11 +884,13 @@ async def open(
         # Before any carrier runs: what fell due while the engine was down, and the
         # snapshot every message is filed by.
         await septet.numbers.start()
-        if septet._workers:
+        if septet._destinations.all_workers():
             await store.recover_claims()
-            disabled = await store.disabled_destinations()
-            for name, worker in septet._workers.items():
-                worker.disabled = disabled.get(name)
+            for tenant, own in septet._routing.items():
+                if own.workers:
+                    disabled = await store.disabled_destinations(septet._hold_tenant(tenant))
+                    for name, worker in own.workers.items():
+                        worker.disabled = disabled.get(name)
         body_error: BaseException | None = None
         try:
             async with trio.open_nursery() as workers:
@@ -832,10 +901,17 @@ async def open(
                     config.reassembly.sweep_seconds,
                 )
                 await workers.start(septet.numbers.run)
-                for worker in septet._workers.values():
+                for worker in septet._destinations.all_workers():
                     await workers.start(worker.run)
                 septet._destinations.attach(workers)
-                await workers.start(report_outbox_depth, store, septet.metrics, septet._workers)
+                # The depth gauges are the receiving tenant's destinations' (labelled by
+                # name, as always); another tenant's would multiply the series.
+                await workers.start(
+                    functools.partial(report_outbox_depth, tenant=config.tenant),
+                    store,
+                    septet.metrics,
+                    septet._destinations.receiving.workers,
+                )
                 await workers.start(run_purge, store, config)
                 async with trio.open_nursery() as carrier_tasks:
                     webhooks: dict[str, WebhookCarrier] = {}

@@ -7,7 +7,9 @@ answered ``ESME_RBINDFAIL``. Each bound connection is an :class:`EsmeSession`, w
 test drives as an SMSC would:
 
 * :meth:`~EsmeSession.deliver` sends a deliver_sm or data_sm and waits for its response,
-  :meth:`~EsmeSession.deliver_many` sends many, keeping at most ``window`` unanswered;
+  :meth:`~EsmeSession.deliver_many` sends many, keeping at most ``window`` unanswered,
+  and :meth:`~EsmeSession.deliver_nowait` sends one at once, outside the window (an
+  open-loop load);
   every response is recorded in :attr:`~EsmeSession.responses` with its status and
   timings (:class:`EsmeResponse`), under the sequence number the simulator gave the PDU;
 * :meth:`~EsmeSession.unbind` ends the session politely, :meth:`~EsmeSession.drop`
@@ -168,6 +170,17 @@ class EsmeSession:
         for pending in sent:
             await self._await(pending)
         return [pending.response for pending in sent]
+
+    def deliver_nowait(self, pdu: DeliverSm | DataSm | bytes) -> EsmeResponse:
+        """Send one deliver_sm or data_sm now, outside the window, without waiting.
+
+        The answer fills the returned :class:`EsmeResponse` when it comes (and
+        :meth:`wait_until` wakes). An open-loop load writes each PDU at its due time
+        whatever the ESME has answered so far, so a slow ESME builds a backlog instead
+        of slowing the sender down. Raises :class:`SessionClosedError` if the session
+        has ended.
+        """
+        return self._send_request(pdu).response
 
     async def send_raw(self, data: bytes) -> None:
         """Write ``data`` as it is: a hand-made or deliberately malformed frame."""

@@ -449,25 +449,31 @@ class _Api:
         return _json(Replayed(replayed=count))
 
     async def replay_failed(self, request: Request) -> Response:
-        name = self._destination(request)
+        name, tenant = self._destination(request)
         query = request.query_params
         count = await self._septet.replay(
             destination=name,
             since=_time(query.get("since"), "since"),
             until=_time(query.get("until"), "until"),
+            tenant=tenant,
         )
         return _json(Replayed(replayed=count))
 
     async def enable(self, request: Request) -> Response:
-        name = self._destination(request)
-        await self._septet.enable_destination(name)
+        name, tenant = self._destination(request)
+        try:
+            await self._septet.enable_destination(name, tenant=tenant)
+        except KeyError:  # deleted since it was looked up
+            raise ApiProblem(404, "Not Found", f"no destination is named {name!r}") from None
         return _json(DestinationEnabled(destination=name, enabled=True))
 
-    def _destination(self, request: Request) -> str:
+    def _destination(self, request: Request) -> tuple[str, str]:
+        """The destination the path names, of the caller's tenant (404 if it has none)."""
         name: str = request.path_params["name"]
-        if name not in self._septet.destination_names:
+        tenant = _tenant(request)
+        if name not in self._septet.destination_names_of(tenant):
             raise ApiProblem(404, "Not Found", f"no destination is named {name!r}")
-        return name
+        return name, tenant
 
 
 _sandbox_request = msgspec.json.Decoder(SandboxRequest).decode

@@ -48,7 +48,8 @@ class DestinationPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
 
 
 class DestinationList(msgspec.Struct, frozen=True, kw_only=True):
-    """Every destination: the config file's first, then those created at runtime."""
+    """Every destination of the caller's tenant: the config file's first (the receiving
+    tenant's only), then those created at runtime."""
 
     data: list[DestinationInfo]
 
@@ -58,8 +59,8 @@ class DestinationDeleted(msgspec.Struct, frozen=True, kw_only=True, rename="came
 
     destination: str
     open_deliveries: int
-    """Its deliveries still pending: they stay in the outbox and go out if a destination
-    of this name exists again."""
+    """Its deliveries still pending: they stay in the outbox and go out if the tenant
+    has a destination of this name again."""
 
 
 class TestRequest(

@@ -1,5 +1,7 @@
 """The OpenAPI description of the destination and route endpoints
-(:mod:`engine.api._config_routes`), from the same Structs the handlers answer with."""
+(:mod:`engine.api._config_routes`), from the same Structs the handlers answer with.
+
+Every operation acts on the caller's tenant: its own destinations and route table."""
 
 from __future__ import annotations
 
@@ -34,7 +36,12 @@ CONFIG_MODELS: tuple[type[msgspec.Struct], ...] = (
     ValidationProblem,
 )
 
-_NAME = _param("path", "name", {"type": "string"}, "A destination's instance name.")
+_NAME = _param(
+    "path",
+    "name",
+    {"type": "string"},
+    "The instance name of one of the caller's tenant's destinations (another tenant's: 404).",
+)
 _ETAG = {
     "ETag": {
         "required": True,
@@ -62,8 +69,9 @@ _FORCE = _param(
 )
 _OWN: dict[int, dict[str, Any]] = {
     409: {
-        "description": "The current state refuses the change: the name is taken, the"
-        " definition is the config file's, or the routes name the destination.",
+        "description": "The current state refuses the change: the tenant has a"
+        " destination of that name, the definition is the config file's, the tenant's"
+        " routes name the destination, or the tenant is the quarantine (it has none).",
         "content": _PROBLEM_CONTENT,
     },
     412: {
@@ -121,13 +129,15 @@ def config_operations() -> dict[str, dict[str, Any]]:
         "/v1/destinations": {
             "get": _operation(
                 "list_destinations",
-                "Every destination: the config file's, then those created at runtime",
+                "Every destination of the caller's tenant: the config file's (Config.tenant's"
+                " only), then those created at runtime",
                 _answers({"200": _ok(DestinationList, "The destinations.")}, 503),
                 guarded=True,
             ),
             "post": _operation(
                 "create_destination",
-                "Create a destination; it takes deliveries at once",
+                "Create a destination of the caller's tenant; it takes the tenant's"
+                " deliveries at once (names are unique per tenant)",
                 _answers({"201": created}, 400, 409, 413, 422, 503),
                 body=_body(DestinationBody),
                 guarded=True,
@@ -136,21 +146,22 @@ def config_operations() -> dict[str, dict[str, Any]]:
         "/v1/destinations/{name}": {
             "get": _operation(
                 "get_destination",
-                "One destination",
+                "One destination of the caller's tenant",
                 _answers({"200": info}, 404, 503),
                 [_NAME],
                 guarded=True,
             ),
             "put": _operation(
                 "put_destination",
-                "Create or replace a destination (not one of the config file's)",
+                "Create or replace a destination of the caller's tenant (not one of the"
+                " config file's)",
                 _answers({"200": info, "201": created}, 400, 409, 412, 413, 422, 503),
                 [
                     _param(
                         "path",
                         "name",
                         {"type": "string", "pattern": NAME_PATTERN},
-                        "The destination's instance name.",
+                        "The destination's instance name, unique within the tenant.",
                     ),
                     _IF_MATCH,
                     _IF_NONE_MATCH,
@@ -174,7 +185,8 @@ def config_operations() -> dict[str, dict[str, Any]]:
             ),
             "delete": _operation(
                 "delete_destination",
-                "Delete a destination; its deliveries stay in the outbox",
+                "Delete a destination of the caller's tenant; its deliveries stay in the"
+                " outbox, and another tenant's of the same name is untouched",
                 _answers({"200": _ok(DestinationDeleted, "Deleted.")}, 400, 404, 409, 412, 503),
                 [_NAME, _FORCE, _IF_MATCH],
                 guarded=True,
@@ -183,7 +195,8 @@ def config_operations() -> dict[str, dict[str, Any]]:
         "/v1/destinations/{name}/test": {
             "post": _operation(
                 "test_destination",
-                "Deliver a sample message once, now, outside the outbox",
+                "Deliver a sample message (filed under the caller's tenant) once, now,"
+                " outside the outbox",
                 _answers(
                     {"200": _ok(TestResult, "How the delivery went (delivered or not).")},
                     400,
@@ -201,13 +214,15 @@ def config_operations() -> dict[str, dict[str, Any]]:
         "/v1/routes": {
             "get": _operation(
                 "get_routes",
-                "The route table in force and where it comes from",
+                "The caller's tenant's route table in force and where it comes from (a"
+                " tenant other than Config.tenant that set none: an empty table)",
                 _answers({"200": routes}),
                 guarded=True,
             ),
             "put": _operation(
                 "put_routes",
-                "Replace the route table, for messages routed from now on",
+                "Replace the caller's tenant's route table, for its messages routed from"
+                " now on; it may name the tenant's own destinations only",
                 _answers({"200": routes}, 400, 412, 413, 422, 503),
                 [_IF_MATCH],
                 body=_body(RouteTable),
@@ -215,7 +230,8 @@ def config_operations() -> dict[str, dict[str, Any]]:
             ),
             "delete": _operation(
                 "reset_routes",
-                "Put the config file's route table back in force",
+                "Put the config file's route table back in force (for a tenant other than"
+                " Config.tenant: an empty table, routing nowhere)",
                 _answers({"200": routes}, 412, 503),
                 [_IF_MATCH],
                 guarded=True,

@@ -1,4 +1,10 @@
-"""The REST endpoints that manage destinations and the route table at runtime.
+"""The REST endpoints that manage a tenant's destinations and route table at runtime.
+
+Every endpoint acts on the caller's tenant (an operator key: the tenant its
+``Septet-Tenant`` header names, ``Config.tenant`` without one). A tenant sees and changes
+its own destinations and routes only: another tenant's destination answers 404, even
+when both have one of the same name, and its messages are routed by its own table.
+The config file's destinations and routes are ``Config.tenant``'s.
 
 * ``GET /v1/destinations``, ``POST /v1/destinations``: list every destination (the
   config file's, read-only, and those created at runtime), create one;
@@ -131,17 +137,22 @@ class _Handlers:
     # Destinations ------------------------------------------------------------------
 
     async def list_destinations(self, request: Request) -> Response:
-        return _json(DestinationList(data=await self._septet.destinations()))
+        found = await self._septet.destinations(tenant=_tenant(request))
+        return _json(DestinationList(data=found))
 
     async def get_destination(self, request: Request) -> Response:
-        return _destination(await self._find(request.path_params["name"]))
+        return _destination(await self._find(request, request.path_params["name"]))
 
     async def create_destination(self, request: Request) -> Response:
         body = await self._decode(request, DestinationBody)
         if isinstance(body.name, msgspec.UnsetType):
             raise _invalid("a destination needs a name", "name")
         info = await self._septet.create_destination(
-            body.name, body.adapter, config=body.config, policy=body.policy
+            body.name,
+            body.adapter,
+            config=body.config,
+            policy=body.policy,
+            tenant=_tenant(request),
         )
         return _destination(info, 201, location=f"/v1/destinations/{info.name}")
 
@@ -150,7 +161,8 @@ class _Handlers:
         body = await self._decode(request, DestinationBody)
         if not isinstance(body.name, msgspec.UnsetType) and body.name != name:
             raise _invalid(f"the path names {name!r}; a destination cannot be renamed", "name")
-        existed = name in {info.name for info in await self._septet.destinations()}
+        tenant = _tenant(request)
+        existed = name in {info.name for info in await self._septet.destinations(tenant=tenant)}
         expected = _if_match(request)
         if request.headers.get("if-none-match", "").strip() == "*":
             if expected is not None:
@@ -166,6 +178,7 @@ class _Handlers:
             config=body.config,
             policy=body.policy,
             expected_version=expected,
+            tenant=tenant,
         )
         if existed:
             return _destination(info)
@@ -180,7 +193,9 @@ class _Handlers:
             if getattr(changes, key) is None:
                 patch[key] = None  # null removes every setting (to_builtins drops it)
         try:
-            info = await self._septet.patch_destination(name, patch, expected_version=expected)
+            info = await self._septet.patch_destination(
+                name, patch, expected_version=expected, tenant=_tenant(request)
+            )
         except KeyError:
             raise _not_found(name) from None
         return _destination(info)
@@ -191,7 +206,7 @@ class _Handlers:
         expected = await self._expected_version(request, name)
         try:
             count = await self._septet.delete_destination(
-                name, expected_version=expected, force=force
+                name, expected_version=expected, force=force, tenant=_tenant(request)
             )
         except KeyError:
             raise _not_found(name) from None
@@ -207,6 +222,7 @@ class _Handlers:
                 content=sample.content,
                 sender=sample.sender_id,
                 number=sample.number_used,
+                tenant=_tenant(request),
             )
         except KeyError:
             raise _not_found(name) from None
@@ -215,40 +231,52 @@ class _Handlers:
     # Routes --------------------------------------------------------------------------
 
     async def get_routes(self, request: Request) -> Response:
-        return _routes(self._septet.routes())
+        return _routes(self._septet.routes(tenant=_tenant(request)))
 
     async def put_routes(self, request: Request) -> Response:
         table = await self._decode(request, RouteTable)
         expected = _if_match(request)
         info = await self._septet.set_routes(
-            table, expected_version=None if expected == _ANY else expected
+            table,
+            expected_version=None if expected == _ANY else expected,
+            tenant=_tenant(request),
         )
         return _routes(info)
 
     async def reset_routes(self, request: Request) -> Response:
         expected = _if_match(request)
         info = await self._septet.set_routes(
-            None, expected_version=None if expected == _ANY else expected
+            None,
+            expected_version=None if expected == _ANY else expected,
+            tenant=_tenant(request),
         )
         return _routes(info)
 
     # Plumbing ------------------------------------------------------------------------
 
-    async def _find(self, name: str) -> DestinationInfo:
+    async def _find(self, request: Request, name: str) -> DestinationInfo:
         try:
-            return await self._septet.destination(name)
+            return await self._septet.destination(name, tenant=_tenant(request))
         except KeyError:
             raise _not_found(name) from None
 
     async def _expected_version(self, request: Request, name: str) -> int | None:
         expected = _if_match(request)
         if expected == _ANY:
-            await self._find(name)
+            await self._find(request, name)
             return None
         return expected
 
     async def _decode(self, request: Request, kind: type[T]) -> T:
         return _decode(await self._read_body(request), kind)
+
+
+def _tenant(request: Request) -> str:
+    """The tenant the request acts on, as the gatekeeper settled it."""
+    # Imported here: the tenant routes import this module's helpers.
+    from ._tenant_routes import caller_of
+
+    return caller_of(request).tenant
 
 
 def _decode(raw: bytes, kind: type[T]) -> T:

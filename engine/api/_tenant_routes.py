@@ -11,9 +11,10 @@ looked up by its id (:meth:`~engine.Septet.authenticate`). Then, in this order:
 * the request acts on the key's tenant. An operator key acts on the tenant its
   ``Septet-Tenant`` header names (404 when there is none), ``Config.tenant`` without one.
 
-Destinations, routes and the sandbox are those of the tenant messages are filed under
-(``Config.tenant``): another tenant sees no destination (an empty list, 404 by name) and
-may not change the routes or simulate messages (403).
+Every tenant has its own destinations and route table (see
+:mod:`engine.api._config_routes`). The sandbox, and replaying or enabling a destination
+by name, are still the receiving tenant's (``Config.tenant``): another tenant may not
+simulate messages (403) and finds no destination there (404).
 
 * ``GET|POST /v1/tenants``, ``GET|DELETE /v1/tenants/{id}``: the operator's;
 * ``GET|POST /v1/keys``, ``POST /v1/keys/{id}/rotate``, ``DELETE /v1/keys/{id}``: the
@@ -126,18 +127,10 @@ ROUTE_SCOPES: Mapping[tuple[str, str], str] = {
 }
 """The scope each ``/v1`` endpoint needs, by method and path."""
 
-RECEIVING_TENANT_PATHS = frozenset(
-    {
-        "/v1/sandbox/messages",
-        "/v1/destinations",
-        "/v1/destinations/{name}",
-        "/v1/destinations/{name}/test",
-        "/v1/destinations/{name}/replay",
-        "/v1/destinations/{name}/enable",
-        "/v1/routes",
-    }
-)
-"""The endpoints whose data only the tenant messages are filed under has (for now)."""
+RECEIVING_TENANT_PATHS = frozenset({"/v1/sandbox/messages"})
+"""The endpoints only the tenant messages are filed under by default may use: the
+sandbox simulates that tenant's carriers. Every tenant has its own destinations, routes,
+test-fire, replay and enabling (``/v1/destinations``, ``/v1/routes``)."""
 
 
 class Caller(msgspec.Struct, frozen=True, kw_only=True):
@@ -211,7 +204,7 @@ class Gatekeeper:
                     return _refusal(404, "Not Found", f"no tenant is named {named!r}")
                 caller = msgspec.structs.replace(caller, tenant=named)
         if caller.tenant != self._septet.config.tenant and path in RECEIVING_TENANT_PATHS:
-            return _elsewhere(caller.tenant, method, path)
+            return _elsewhere(caller.tenant, path)
         request.scope[_CALLER] = caller
         return None
 
@@ -258,17 +251,15 @@ class Gatekeeper:
         return max(1, math.ceil((1 - tokens) / self._rate))
 
 
-def _elsewhere(tenant: str, method: str, path: str) -> Response:
+def _elsewhere(tenant: str, path: str) -> Response:
     """The answer for a tenant other than the receiving one on a receiving-only path."""
-    if (method, path) == ("GET", "/v1/destinations"):
-        return Response(b'{"data":[]}', media_type="application/json")
     if "{name}" in path:
         return _refusal(404, "Not Found", f"tenant {tenant!r} has no destination of that name")
     return _refusal(
         403,
         "Forbidden",
-        f"tenant {tenant!r} receives no messages: destinations, routes and the sandbox"
-        " belong to the tenant messages are filed under",
+        f"tenant {tenant!r} may not simulate messages: the sandbox belongs to the tenant"
+        " messages are filed under",
     )
 
 

@@ -59,7 +59,8 @@ _log = structlog.get_logger("septet.delivery")
 
 
 class DestinationWorker:
-    """Delivers the outbox of one destination; :meth:`run` in the engine's nursery."""
+    """Delivers the outbox of one destination of one tenant; :meth:`run` in the engine's
+    nursery."""
 
     def __init__(
         self,
@@ -71,10 +72,23 @@ class DestinationWorker:
         *,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         deleted: Callable[[str], bool] = lambda message_id: False,
+        tenant: str | None = None,
+        receiving: bool = True,
     ) -> None:
         """``deleted`` says whether a message was deleted since its delivery was claimed:
-        such a delivery is dropped before its attempt (its row went with the message)."""
+        such a delivery is dropped before its attempt (its row went with the message).
+
+        ``tenant``: the tenant whose deliveries to ``name`` this worker claims (None:
+        those of every tenant). ``receiving``: the destination is the receiving
+        tenant's (``Config.tenant``), so its metrics are labelled by its name alone and
+        its disabled state is kept as the receiving tenant's; another tenant's are
+        labelled ``tenant/name``."""
         self.name = name
+        self.tenant = tenant
+        self._hold_tenant = None if receiving else tenant
+        """The tenant the store keeps this destination's disabled state under."""
+        self.label = name if receiving or tenant is None else f"{tenant}/{name}"
+        """The destination's label in metrics and logs."""
         self._deleted = deleted
         self._adapter = adapter
         self._policy = policy
@@ -176,7 +190,7 @@ class DestinationWorker:
                         # disk): nothing is lost, the deliveries wait in the store. Try again
                         # later, backing off, rather than stopping the engine.
                         _log.warning(
-                            "outbox unavailable, retrying", destination=self.name, error=str(exc)
+                            "outbox unavailable, retrying", destination=self.label, error=str(exc)
                         )
                         with trio.move_on_after(backoff):
                             await trio.sleep_forever()
@@ -219,6 +233,7 @@ class DestinationWorker:
                 lease_seconds=self.lease_seconds,
                 limit=1 if self._policy.ordered else min(limit, room),
                 ordered=self._policy.ordered,
+                tenant=self.tenant,
             )
         except BaseException:
             self._slots.release()
@@ -244,7 +259,7 @@ class DestinationWorker:
             await trio.sleep(wait)
 
     async def _sleep_until_due(self) -> None:
-        due = await self._store.next_due(self.name)
+        due = await self._store.next_due(self.name, tenant=self.tenant)
         now = self._now()
         if self._policy.ordered and due is not None and due <= now:
             # Nothing was claimable, yet a delivery is due: one behind the oldest, which
@@ -277,7 +292,7 @@ class DestinationWorker:
             # lease ends and is then attempted again (at least once, same id).
             _log.warning(
                 "delivery outcome not recorded; it will be retried after its lease",
-                destination=self.name,
+                destination=self.label,
                 delivery=claimed.id,
                 error=str(exc),
             )
@@ -328,7 +343,7 @@ class DestinationWorker:
                     )
                 raise
             except Exception as exc:  # an adapter's bug must not lose the delivery
-                _log.exception("destination adapter raised", destination=self.name)
+                _log.exception("destination adapter raised", destination=self.label)
                 error = RetryableDeliveryError(f"the adapter raised {type(exc).__name__}: {exc}")
         if deadline.cancelled_caught:
             error = RetryableDeliveryError(
@@ -344,7 +359,7 @@ class DestinationWorker:
                 self._breaker.record_success(monotonic)
                 await self._finish(claimed, started_at, duration_ms, receipt, None, "delivered")
                 self._metrics.count_delivery(
-                    self.name, "delivered", claimed.message.received_at, duration_ms / 1000
+                    self.label, "delivered", claimed.message.received_at, duration_ms / 1000
                 )
                 return
             await self._failed(claimed, started_at, duration_ms, error, monotonic)
@@ -359,13 +374,13 @@ class DestinationWorker:
     ) -> None:
         if isinstance(error, PermanentDeliveryError) and error.disable:
             reason = f"disabled by the destination's answer: {_text(error)}"
-            await self._store.set_destination_disabled(self.name, reason)
+            await self._store.set_destination_disabled(self.name, reason, tenant=self._hold_tenant)
             self.disabled = reason
-            _log.warning("destination disabled", destination=self.name, reason=_text(error))
+            _log.warning("destination disabled", destination=self.label, reason=_text(error))
             await self._finish(
                 claimed, started_at, duration_ms, None, error, "held", due_at=self._now()
             )
-            self._metrics.count_delivery(self.name, "held", None, duration_ms / 1000)
+            self._metrics.count_delivery(self.label, "held", None, duration_ms / 1000)
             return
         if isinstance(error, PermanentDeliveryError):
             # The target answered (or the delivery itself is at fault): not an outage.
@@ -376,11 +391,11 @@ class DestinationWorker:
         delay = self._schedule.next_delay(claimed.retry_step + 1, error)
         if delay is None or not math.isfinite(delay):
             await self._finish(claimed, started_at, duration_ms, None, error, "failed")
-            self._metrics.count_delivery(self.name, "failed", None, duration_ms / 1000)
+            self._metrics.count_delivery(self.label, "failed", None, duration_ms / 1000)
             return
         due_at = self._now() + timedelta(seconds=delay)
         await self._finish(claimed, started_at, duration_ms, None, error, "retry", due_at=due_at)
-        self._metrics.count_delivery(self.name, "retry", None, duration_ms / 1000)
+        self._metrics.count_delivery(self.label, "retry", None, duration_ms / 1000)
 
     async def _finish(
         self,
@@ -438,13 +453,15 @@ async def report_outbox_depth(
     metrics: EngineMetrics,
     destinations: Iterable[str],
     *,
+    tenant: str | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Keep the queue-depth and oldest-age gauges of ``destinations`` current (read
-    again on every round: a live collection may gain and lose names)."""
+    """Keep the queue-depth and oldest-age gauges of ``destinations`` (of ``tenant``,
+    or with None of every tenant) current (read again on every round: a live
+    collection may gain and lose names)."""
     task_status.started()
     while True:
-        depth = await store.outbox_depth()
+        depth = await store.outbox_depth(tenant)
         now = datetime.now(UTC)
         for name in destinations:
             count, oldest = depth.get(name, (0, now))

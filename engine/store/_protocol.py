@@ -364,10 +364,13 @@ class Store(Protocol):
         lease_seconds: float,
         limit: int,
         ordered: bool = False,
+        tenant: str | None = None,
     ) -> Sequence[ClaimedDelivery]:
         """Claim up to ``limit`` deliveries of ``destination`` due at ``now``, the most
         overdue first, for ``lease_seconds``: unreported by then, they are due again.
-        ``ordered`` claims only the destination's oldest open delivery, when due."""
+        ``ordered`` claims only the destination's oldest open delivery, when due.
+        ``tenant``: only that tenant's deliveries (a destination is its tenant's, and
+        two tenants may name theirs alike); None claims those of every tenant."""
         ...
 
     async def finish_attempt(
@@ -400,21 +403,27 @@ class Store(Protocol):
         """Make every claimed delivery due now (at start, when no worker can hold one)."""
         ...
 
-    async def set_destination_disabled(self, name: str, reason: str | None) -> None:
-        """Disable a destination (with why) or, with ``reason`` None, enable it again and
-        make its pending deliveries due now."""
+    async def set_destination_disabled(
+        self, name: str, reason: str | None, *, tenant: str | None = None
+    ) -> None:
+        """Disable a destination of ``tenant`` (with why) or, with ``reason`` None,
+        enable it again and make its pending deliveries due now. ``tenant`` None is the
+        receiving tenant (``Config.tenant``), whose held deliveries are found by the
+        destination's name alone."""
         ...
 
-    async def disabled_destinations(self) -> Mapping[str, str]:
-        """The disabled destinations and why."""
+    async def disabled_destinations(self, tenant: str | None = None) -> Mapping[str, str]:
+        """The disabled destinations of ``tenant`` (None: the receiving tenant's) and why."""
         ...
 
-    async def outbox_depth(self) -> Mapping[str, tuple[int, datetime]]:
-        """Per destination with open deliveries: how many, and when the oldest was made."""
+    async def outbox_depth(self, tenant: str | None = None) -> Mapping[str, tuple[int, datetime]]:
+        """Per destination with open deliveries (of ``tenant``, or with None of every
+        tenant): how many, and when the oldest was made."""
         ...
 
-    async def next_due(self, destination: str) -> datetime | None:
-        """When the destination's next open delivery falls due, if it has one."""
+    async def next_due(self, destination: str, *, tenant: str | None = None) -> datetime | None:
+        """When the destination's next open delivery (of ``tenant``, or with None of
+        any tenant) falls due, if it has one."""
         ...
 
     async def list_deliveries(

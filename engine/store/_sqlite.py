@@ -266,10 +266,11 @@ class SqliteStore(SqlitePrivacy):
         lease_seconds: float,
         limit: int,
         ordered: bool = False,
+        tenant: str | None = None,
     ) -> Sequence[ClaimedDelivery]:
         at = micros(now)
         lease = at + int(lease_seconds * 1e6)
-        op = ClaimDeliveries(destination, at, lease, limit, ordered, self._cipher)
+        op = ClaimDeliveries(destination, at, lease, limit, ordered, self._cipher, tenant)
         return cast(list[ClaimedDelivery], await self._writer.submit(op))
 
     async def finish_attempt(
@@ -306,20 +307,23 @@ class SqliteStore(SqlitePrivacy):
     async def recover_claims(self) -> int:
         return cast(int, await self._writer.submit(RecoverClaims(micros(_now()))))
 
-    async def set_destination_disabled(self, name: str, reason: str | None) -> None:
-        await self._writer.submit(SetDestinationDisabled(name, reason, micros(_now())))
+    async def set_destination_disabled(
+        self, name: str, reason: str | None, *, tenant: str | None = None
+    ) -> None:
+        op = SetDestinationDisabled(name, reason, micros(_now()), tenant)
+        await self._writer.submit(op)
 
-    async def disabled_destinations(self) -> Mapping[str, str]:
-        return await self._read(outbox.disabled_destinations)
+    async def disabled_destinations(self, tenant: str | None = None) -> Mapping[str, str]:
+        return await self._read(lambda conn: outbox.disabled_destinations(conn, tenant))
 
-    async def outbox_depth(self) -> Mapping[str, tuple[int, datetime]]:
-        depth = await self._read(outbox.outbox_depth)
+    async def outbox_depth(self, tenant: str | None = None) -> Mapping[str, tuple[int, datetime]]:
+        depth = await self._read(lambda conn: outbox.outbox_depth(conn, tenant))
         return {
             name: (count, outbox.from_micros(oldest)) for name, (count, oldest) in depth.items()
         }
 
-    async def next_due(self, destination: str) -> datetime | None:
-        due = await self._read(lambda conn: outbox.next_due(conn, destination))
+    async def next_due(self, destination: str, *, tenant: str | None = None) -> datetime | None:
+        due = await self._read(lambda conn: outbox.next_due(conn, destination, tenant))
         return None if due is None else outbox.from_micros(due)
 
     async def list_deliveries(

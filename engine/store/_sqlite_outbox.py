@@ -56,7 +56,8 @@ def from_micros(value: int) -> datetime:
 
 
 class ClaimDeliveries(msgspec.Struct, frozen=True):
-    """Claim up to ``limit`` due deliveries of ``destination``, the most overdue first.
+    """Claim up to ``limit`` due deliveries of ``destination``, the most overdue first:
+    those of ``tenant`` (a worker's claim), or with ``tenant`` None of every tenant.
 
     ``ordered``: only the destination's oldest open delivery may go, and only when it is
     due, so one failing delivery holds back the ones behind it.
@@ -69,24 +70,26 @@ class ClaimDeliveries(msgspec.Struct, frozen=True):
     ordered: bool = False
     cipher: BodyCipher | None = None
     """Opens sealed message bodies (encryption at rest)."""
+    tenant: str | None = None
 
     def run(self, conn: sqlite3.Connection) -> list[ClaimedDelivery]:
+        scope, args = _destination_scope(self.destination, self.tenant, "d.")
         if self.ordered:
             rows = conn.execute(
                 "SELECT d.id, m.body, d.attempts, d.retry_step, d.created_at, d.due_at, m.id"
                 " FROM deliveries AS d JOIN messages AS m ON m.id = d.message_id"
-                f" WHERE d.destination = ? AND d.status IN {_OPEN}"
+                f" WHERE {scope} AND d.status IN {_OPEN}"
                 " ORDER BY d.created_at, d.id LIMIT 1",
-                (self.destination,),
+                args,
             ).fetchall()
             rows = [row for row in rows if row[5] <= self.now]
         else:
             rows = conn.execute(
                 "SELECT d.id, m.body, d.attempts, d.retry_step, d.created_at, d.due_at, m.id"
                 " FROM deliveries AS d JOIN messages AS m ON m.id = d.message_id"
-                f" WHERE d.destination = ? AND d.status IN {_OPEN} AND d.due_at <= ?"
+                f" WHERE {scope} AND d.status IN {_OPEN} AND d.due_at <= ?"
                 " ORDER BY d.due_at, d.id LIMIT ?",
-                (self.destination, self.now, self.limit),
+                (*args, self.now, self.limit),
             ).fetchall()
         if not rows:
             return []
@@ -203,27 +206,37 @@ class RecoverClaims(msgspec.Struct, frozen=True):
 
 
 class SetDestinationDisabled(msgspec.Struct, frozen=True):
-    """Disable ``name`` (with a reason) or, with ``reason`` None, enable it again; when
-    enabled, its held deliveries are due at ``now``."""
+    """Disable ``name`` of ``tenant`` (with a reason) or, with ``reason`` None, enable
+    it again; when enabled, its held deliveries are due at ``now``.
+
+    ``tenant`` None is the receiving tenant's destination, kept under the empty tenant
+    (see migration 0008); its held deliveries are found by name alone, as before
+    destinations were per tenant."""
 
     name: str
     reason: str | None
     now: int
+    tenant: str | None = None
 
     def run(self, conn: sqlite3.Connection) -> None:
+        key = _disabled_key(self.tenant)
         if self.reason is None:
-            conn.execute("DELETE FROM disabled_destinations WHERE name = ?", (self.name,))
             conn.execute(
-                "UPDATE deliveries SET due_at = ? WHERE destination = ?"
+                "DELETE FROM disabled_destinations WHERE tenant = ? AND name = ?",
+                (key, self.name),
+            )
+            scope, args = _destination_scope(self.name, self.tenant)
+            conn.execute(
+                f"UPDATE deliveries SET due_at = ? WHERE {scope}"
                 " AND status = 'pending' AND due_at > ?",
-                (self.now, self.name, self.now),
+                (self.now, *args, self.now),
             )
         else:
             conn.execute(
-                "INSERT INTO disabled_destinations (name, disabled_at, reason) VALUES (?, ?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET disabled_at = excluded.disabled_at,"
-                " reason = excluded.reason",
-                (self.name, self.now, self.reason),
+                "INSERT INTO disabled_destinations (tenant, name, disabled_at, reason)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (tenant, name) DO UPDATE SET"
+                " disabled_at = excluded.disabled_at, reason = excluded.reason",
+                (key, self.name, self.now, self.reason),
             )
 
 
@@ -307,27 +320,55 @@ def delivery_attempts(
     ]
 
 
-def next_due(conn: sqlite3.Connection, destination: str) -> int | None:
-    """When the destination's next open delivery falls due (microseconds), if any."""
+def next_due(conn: sqlite3.Connection, destination: str, tenant: str | None = None) -> int | None:
+    """When the destination's next open delivery (of ``tenant``, or with None of any
+    tenant) falls due (microseconds), if any."""
+    scope, args = _destination_scope(destination, tenant)
     row = conn.execute(
-        f"SELECT min(due_at) FROM deliveries WHERE destination = ? AND status IN {_OPEN}",
-        (destination,),
+        f"SELECT min(due_at) FROM deliveries WHERE {scope} AND status IN {_OPEN}", args
     ).fetchone()
     return None if row is None or row[0] is None else int(row[0])
 
 
-def outbox_depth(conn: sqlite3.Connection) -> dict[str, tuple[int, int]]:
-    """Destination -> (open deliveries, when the oldest was created, in microseconds)."""
+def outbox_depth(conn: sqlite3.Connection, tenant: str | None = None) -> dict[str, tuple[int, int]]:
+    """Destination -> (open deliveries, when the oldest was created, in microseconds):
+    those of ``tenant``, or with None of every tenant."""
+    where = f"status IN {_OPEN}"
+    args: tuple[str, ...] = ()
+    if tenant is not None:
+        where, args = f"tenant = ? AND {where}", (tenant,)
     rows = conn.execute(
         "SELECT destination, count(*), min(created_at) FROM deliveries"
-        f" WHERE status IN {_OPEN} GROUP BY destination"
+        f" WHERE {where} GROUP BY destination",
+        args,
     )
     return {name: (count, oldest) for name, count, oldest in rows}
 
 
-def disabled_destinations(conn: sqlite3.Connection) -> dict[str, str]:
-    """Disabled destination -> why."""
-    return dict(conn.execute("SELECT name, reason FROM disabled_destinations"))
+def disabled_destinations(conn: sqlite3.Connection, tenant: str | None = None) -> dict[str, str]:
+    """Disabled destination of ``tenant`` (None: the receiving tenant's) -> why."""
+    return dict(
+        conn.execute(
+            "SELECT name, reason FROM disabled_destinations WHERE tenant = ?",
+            (_disabled_key(tenant),),
+        )
+    )
+
+
+def _destination_scope(
+    destination: str, tenant: str | None, prefix: str = ""
+) -> tuple[str, tuple[str, ...]]:
+    """The WHERE clause naming a destination's deliveries: of ``tenant``, or of every
+    tenant for None (the claim indexes lead with the destination, then the tenant)."""
+    if tenant is None:
+        return f"{prefix}destination = ?", (destination,)
+    return f"{prefix}destination = ? AND {prefix}tenant = ?", (destination, tenant)
+
+
+def _disabled_key(tenant: str | None) -> str:
+    """The tenant a disabled destination is kept under: the receiving tenant's under
+    the empty tenant (no tenant id is empty)."""
+    return "" if tenant is None else tenant
 
 
 def delivery_row(

@@ -160,7 +160,12 @@ async def test_another_tenants_ids_answer_404_on_every_endpoint(tmp_path: Path) 
             beta, "GET", "/v1/messages/wait?since=2000-01-01T00:00:00Z&timeout=0.2"
         )
         assert wait.json() == {"data": None}
-        _problem(await world.as_key(beta, "PUT", "/v1/routes", json={"default": []}), 403)
+        # Beta's route table is its own: setting it leaves the default tenant's alone.
+        default_routes = world.septet.routes()
+        put = await world.as_key(beta, "PUT", "/v1/routes", json={"default": []})
+        assert put.status_code == 200, put.text
+        assert world.septet.routes() == default_routes
+        assert world.septet.routes(tenant="beta").source == "api"
         _problem(await world.as_key(beta, "POST", "/v1/sandbox/messages", json={}), 403)
 
         # Nothing was touched: the message, the key and the member are all still there.
