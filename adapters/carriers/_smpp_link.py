@@ -75,6 +75,8 @@ _BIND_COMMANDS = {
     "transceiver": CommandId.BIND_TRANSCEIVER,
 }
 _READ_SIZE = 65536
+_UDHI = 0x40
+"""esm_class: the short message starts with a user data header (GSM 03.40 UDHI)."""
 _MAX_SEQUENCE = 0x7FFF_FFFF
 
 
@@ -262,12 +264,24 @@ class SmppLink:
                 self._queue(error_response(refusal))
 
     def _dispatch(self, handler: MessageHandler, batch: list[Received]) -> list[Received]:
-        """Start answering ``batch`` (if any) in a task of its own; a new, empty batch."""
-        if batch:
-            assert self._tasks is not None
+        """Start answering ``batch`` (if any) in a task of its own; a new, empty batch.
+
+        Parts of concatenated messages go in a batch of their own: a part is stored
+        before its set completes, which takes more than one store write, and the whole
+        messages that arrived with it are answered as soon as they are committed, not
+        after the parts' writes.
+        """
+        if not batch:
+            return batch
+        assert self._tasks is not None
+        parts = [received for received in batch if _is_part(received[0])]
+        if parts and len(parts) < len(batch):
+            whole = [received for received in batch if not _is_part(received[0])]
+            self._tasks.start_soon(self._answer, handler, whole)
+            self._tasks.start_soon(self._answer, handler, parts)
+        else:
             self._tasks.start_soon(self._answer, handler, batch)
-            return []
-        return batch
+        return []
 
     async def _answer(self, handler: MessageHandler, batch: list[Received]) -> None:
         try:
@@ -381,3 +395,8 @@ def _response(pdu: DeliverSm | DataSm, status: int) -> bytes:
     if isinstance(pdu, DeliverSm):
         return DeliverSmResp(sequence_number=pdu.sequence_number, command_status=status).encode()
     return DataSmResp(sequence_number=pdu.sequence_number, command_status=status).encode()
+
+
+def _is_part(pdu: DeliverSm | DataSm) -> bool:
+    """Whether ``pdu`` is one part of a concatenated message (a UDH or SAR TLVs)."""
+    return bool(pdu.esm_class & _UDHI) or pdu.sar is not None
