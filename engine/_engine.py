@@ -628,11 +628,16 @@ class Septet(PrivacyMethods):
         """Delete a tenant with its members; its keys are revoked (at once in this
         process). False when there is none. Raises
         :class:`~engine.errors.TenantConflictError` for the tenant messages are filed
-        under (``config.tenant``) and for one that still holds messages."""
+        under (``config.tenant``) and for one that still holds messages, leases a number
+        or has destinations (delete them, release its leases, erase its messages first)."""
         if tenant_id == self.config.tenant:
             raise TenantConflictError(
                 f"tenant {tenant_id!r} receives the carriers' messages (config.tenant)"
             )
+        if self._destinations.workers_of(tenant_id):
+            raise TenantConflictError(f"tenant {tenant_id!r} still has destinations")
+        if await self.numbers.leases(tenant_id):
+            raise TenantConflictError(f"tenant {tenant_id!r} still leases numbers")
         outcome = await self._store.delete_tenant(tenant_id, actor=actor)
         if outcome == "holds_messages":
             raise TenantConflictError(f"tenant {tenant_id!r} still holds messages")

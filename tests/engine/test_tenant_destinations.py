@@ -25,7 +25,7 @@ from engine import signing
 from engine.api import serve_api
 from engine.config import ApiConfig, Config, NumbersConfig
 from engine.delivery import RouteRule, RouteTable
-from engine.errors import DefinitionConflictError
+from engine.errors import DefinitionConflictError, TenantConflictError
 from engine.model import DeliveryRecord, InboundText, Message
 from engine.store import Prices, Term
 
@@ -370,3 +370,24 @@ async def test_over_rest_each_tenant_has_its_own_destinations_and_routes(tmp_pat
         key = next(k for k in await septet.api_keys("beta") if k.name == "owner")
         await septet.revoke_key(key.id, tenant="beta")
         assert (await client.get("/v1/destinations", headers=beta)).status_code == 401
+
+
+async def test_a_tenant_with_destinations_or_leases_is_not_deleted(tmp_path: Path) -> None:
+    clock = Clock()
+    async with (
+        open_http_server(default=Answer(status=204)) as receiver,
+        engine.open(_config(tmp_path), clock=clock) as septet,
+    ):
+        await septet.create_tenant("Acme", tenant_id="acme")
+        await _hooks(septet, "acme", receiver)
+        await _stock(septet, NUMBER)
+        lease = await _lease(septet, "acme", NUMBER)
+        with pytest.raises(TenantConflictError, match="destinations"):
+            await septet.delete_tenant("acme")
+        await septet.set_routes(RouteTable(), tenant="acme")
+        await septet.delete_destination("hooks", tenant="acme")
+        with pytest.raises(TenantConflictError, match="leases"):
+            await septet.delete_tenant("acme")
+        await septet.numbers.release("acme", lease)
+        assert await septet.delete_tenant("acme")
+        assert [t.id for t in await septet.tenants()] == ["default"]
