@@ -11,8 +11,10 @@ back to the pool only after a complete answer that leaves it usable: a server's
 address it got is allowed by the :class:`HttpTargetPolicy`, and connects to those very
 addresses, so a DNS answer that changes after the check (rebinding) reaches nothing.
 TLS verifies the URL's host name (SNI and the certificate) whatever address the socket
-reached. :class:`Connection` exchanges one request and its answer at a time (h11 keeps
-the framing: ``Content-Length``, chunked, ``Connection: close``).
+reached. :class:`Connection` exchanges one request and its answer at a time: it sends
+the bytes of a request ``_http1`` has checked and framed, and reads the answer with an
+``_http1`` reader (httptools: ``Content-Length``, chunked, or up to the end of the stream;
+``Connection: close`` and HTTP/1.0 honoured).
 
 What cannot give an answer raises :class:`NoAnswer`; a refused target raises
 :class:`~engine.errors.PermanentDeliveryError` before anything is sent.
@@ -25,10 +27,10 @@ import ssl
 from collections import deque
 from typing import Final, NamedTuple, TypeAlias
 
-import h11
 import trio
 
 from ..errors import PermanentDeliveryError
+from ._http1 import AnswerHead, AnswerReader, EncodedRequest, MalformedAnswer
 from ._targets import HttpTargetPolicy, refusal_message
 
 __all__ = ["Answer", "Connection", "NoAnswer", "Origin", "OriginPool", "open_connection"]
@@ -49,7 +51,7 @@ class Origin(NamedTuple):
 class Answer(NamedTuple):
     """One answer as read: its head, the start of its body, whether the body went on."""
 
-    head: h11.Response
+    head: AnswerHead
     body: bytes
     truncated: bool
 
@@ -71,7 +73,7 @@ class NoAnswer(Exception):
 class Connection:
     """One HTTP/1.1 connection, used by one request at a time."""
 
-    __slots__ = ("_h11", "_peek", "_socket", "_stream", "idle_since", "reused")
+    __slots__ = ("_peek", "_reusable", "_socket", "_stream", "idle_since", "reused")
 
     def __init__(
         self, stream: trio.abc.Stream, sock: trio.socket.SocketType, peek: socket.socket
@@ -81,7 +83,7 @@ class Connection:
         # The same socket as the stdlib object trio wraps (non-blocking), for a peek that
         # needs no trip through the event loop.
         self._peek = peek
-        self._h11 = h11.Connection(h11.CLIENT)
+        self._reusable = False
         self.idle_since = 0.0
         self.reused = False
 
@@ -105,71 +107,52 @@ class Connection:
         """Close at once, without a TLS goodbye (nothing waits for one; nothing can block)."""
         self._socket.close()
 
-    async def exchange(self, request: h11.Request, body: bytes, read_limit: int) -> Answer:
-        """Send ``request`` with ``body`` and read the answer, keeping ``read_limit`` bytes.
+    async def exchange(self, request: EncodedRequest, read_limit: int) -> Answer:
+        """Send ``request`` and read the answer, keeping ``read_limit`` bytes of its body.
 
         Afterwards :meth:`reusable` says whether the connection may take another request.
         Raises :class:`NoAnswer` (``replayable`` as the class says) for a failure that left
-        no answer, ``h11.LocalProtocolError`` for a request h11 will not send.
+        no answer: a broken connection, an answer cut short or not valid HTTP/1.1.
         """
-        connection = self._h11
-        # send() gives None only for a ConnectionClosed event, which is never sent here.
-        data = connection.send(request) or b""
-        if body:
-            data += connection.send(h11.Data(data=body)) or b""
-        data += connection.send(h11.EndOfMessage()) or b""
+        self._reusable = False
         try:
-            await self._stream.send_all(data)
+            await self._stream.send_all(request.data)
         except (trio.BrokenResourceError, OSError) as exc:
             raise NoAnswer(f"sending failed: {_cause(exc)}", replayable=self.reused) from exc
+        reader = AnswerReader(read_limit)
         received = 0
-        head: h11.Response | None = None
-        kept = bytearray()
         try:
-            while True:
-                event = connection.next_event()
-                if event is h11.NEED_DATA:
-                    chunk = await self._stream.receive_some(_RECEIVE_BYTES)
-                    if not chunk and not received:
+            while not (reader.complete or reader.truncated):
+                chunk = await self._stream.receive_some(_RECEIVE_BYTES)
+                if not chunk:
+                    if not received:
                         raise NoAnswer(
                             "the server closed the connection without answering",
                             replayable=self.reused,
                         )
-                    received += len(chunk)
-                    # A bytearray from TLS is fine: h11 only appends it to its buffer.
-                    connection.receive_data(chunk)  # type: ignore[arg-type]
-                elif isinstance(event, h11.Response):
-                    head = event
-                elif isinstance(event, h11.Data):
-                    kept += event.data
-                    if len(kept) > read_limit:
-                        # The rest is not read: the connection is dropped (not reusable).
-                        assert head is not None
-                        return Answer(head, bytes(kept[:read_limit]), True)
-                elif isinstance(event, h11.EndOfMessage):
-                    assert head is not None
-                    return Answer(head, bytes(kept), False)
-                elif not isinstance(event, h11.InformationalResponse):
-                    # PAUSED or ConnectionClosed before the answer's end: looping on would
-                    # spin without ever waiting.
-                    raise NoAnswer(f"the answer ended unexpectedly ({event!r})")
-                # A 1xx before the answer is skipped.
-        except h11.RemoteProtocolError as exc:
-            raise NoAnswer(f"the answer is not valid HTTP/1.1 or was cut short: {exc}") from exc
+                    if not reader.end_of_stream():
+                        raise NoAnswer(
+                            f"the answer was cut short: the connection closed after {received} "
+                            "bytes of it"
+                        )
+                    break
+                received += len(chunk)
+                reader.feed(chunk)
+        except MalformedAnswer as exc:
+            raise NoAnswer(str(exc)) from None
         except (trio.BrokenResourceError, OSError) as exc:
             replayable = self.reused and not received
             raise NoAnswer(f"reading failed: {_cause(exc)}", replayable=replayable) from exc
+        assert reader.head is not None  # complete or truncated: the head was read
+        # A truncated answer's rest is not read: the connection is dropped.
+        self._reusable = reader.complete and reader.reusable and request.keep_alive
+        return Answer(reader.head, reader.body, reader.truncated)
 
     def reusable(self) -> bool:
         """Whether the answer just read in full leaves the connection usable: both sides
-        are done, the server did not ask to close, nothing came after the answer."""
-        connection = self._h11
-        if connection.our_state is not h11.DONE or connection.their_state is not h11.DONE:
-            return False
-        if connection.trailing_data[0]:
-            return False
-        connection.start_next_cycle()
-        return True
+        meant to keep it, the answer's end was framed (not the end of the stream), and
+        nothing came after the answer."""
+        return self._reusable
 
 
 class OriginPool:

@@ -26,6 +26,7 @@ by ``[redacted]`` (a receiver may echo the request).
 from __future__ import annotations
 
 import email.utils
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -105,11 +106,10 @@ async def post_json(
         read_limit=read_limit,
         redact=redact,
     )
-    # An empty body (many receivers answer 204) has nothing to hide.
-    secrets = url_secrets(parsed, redact) if answer.body else []
+    shown, secrets = _shown_and_secrets(parsed, redact)
     excerpt, cut = _excerpt(answer.body, answer.headers, secrets, excerpt_bytes)
     return HttpTargetResponse(
-        target=redact_url(parsed),
+        target=shown,
         status_code=answer.status_code,
         headers=answer.headers,
         body=answer.body,
@@ -172,6 +172,13 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
             when = when.replace(tzinfo=UTC)  # "-0000": an HTTP date is always GMT
         return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+@functools.lru_cache(maxsize=64)
+def _shown_and_secrets(url: httpx.URL, redact: tuple[str, ...]) -> tuple[str, list[str]]:
+    """What may be shown of ``url``, and what to hide of an answer to it: the same for
+    every delivery to a destination, so worked out once (the list is never changed)."""
+    return redact_url(url), url_secrets(url, redact)
 
 
 def _excerpt(
