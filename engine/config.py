@@ -376,7 +376,7 @@ def dump_default_config() -> str:
         '# name = "ops"',
         '# adapter = "webhook"',
         '# config = { url = "https://hooks.example.com/sms", secrets = ["whsec_..."] }',
-        "# policy = { max_concurrency = 4, timeout_seconds = 15.0 }",
+        "# policy = { max_concurrency = 16, timeout_seconds = 15.0 }",
         "# [[routes.rules]]",
         '# name = "codes"',
         "# has_code = true",

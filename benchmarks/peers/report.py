@@ -138,7 +138,8 @@ _SETUP: Final = (
     " `sink.py`):",
     "",
     "- **Septet**: `septet serve` with the `smpp` carrier (one `bind_receiver`, window 64) and a"
-    " `webhook` destination with the default delivery policy (4 deliveries in flight); every"
+    " `webhook` destination with the default delivery policy (16 deliveries in flight, unless"
+    " `--septet-concurrency` says otherwise); every"
     " message is committed to SQLite before its deliver_sm_resp. The sink verifies the"
     " Standard Webhooks signature and reads `data.senderId` and `data.content`.",
     "- **Kannel** (Debian's 1.4.5): `bearerbox` with one SMPP smsc in transceiver mode,"

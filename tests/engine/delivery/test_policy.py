@@ -420,7 +420,7 @@ def test_bucket_settings_are_readable() -> None:
 def test_policy_defaults() -> None:
     policy = DestinationPolicy()
     assert policy.schedule == DEFAULT_RETRY_SCHEDULE
-    assert (policy.max_concurrency, policy.concurrency, policy.ordered) == (4, 4, False)
+    assert (policy.max_concurrency, policy.concurrency, policy.ordered) == (16, 16, False)
     assert policy.rate_per_second is None
     assert policy.token_bucket() is None
     assert policy.timeout_seconds == 15.0
