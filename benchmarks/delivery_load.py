@@ -158,18 +158,6 @@ def retried_attempts(septet: engine.Septet) -> int:
     return int(value or 0)
 
 
-async def wait_for_deliveries(sink: WebhookSink, expected: int, grace: float) -> None:
-    """Until the sink has ``expected`` messages, or none new arrived for ``grace`` s."""
-    seen = -1
-    progress_at = trio.current_time()
-    while (count := await sink.count()) < expected:
-        if count != seen:
-            seen, progress_at = count, trio.current_time()
-        elif trio.current_time() - progress_at >= grace:
-            return
-        await trio.sleep(POLL_SECONDS)
-
-
 async def paced(
     septet: engine.Septet,
     sink: WebhookSink,
@@ -196,7 +184,7 @@ async def paced(
     elapsed = await open_loop(
         total, 1.0 / rate, lambda nursery, due: nursery.start_soon(one, due, next(counter))
     )
-    await wait_for_deliveries(sink, len(due_at), grace)
+    await sink.wait_for(len(due_at), grace, poll=POLL_SECONDS)
     records = await sink.flush()
     counted, arrivals = tally(due_at, records, retried_attempts(septet) - retried)
     to_delivered, commit_to_delivered = _histogram(), _histogram()
@@ -236,7 +224,7 @@ async def fan_out(
         for _ in range(args.producers):
             nursery.start_soon(producer)
     ingest_done = time.perf_counter()
-    await wait_for_deliveries(sink, len(ingested), args.grace)
+    await sink.wait_for(len(ingested), args.grace, poll=POLL_SECONDS)
     records = await sink.flush()
     counted, arrivals = tally(ingested, records, retried_attempts(septet) - retried)
     wanted = [arrivals[m] for m in ingested if m in arrivals]

@@ -294,9 +294,8 @@ def account(mix: Mix, runs: Sequence[Run], inbox: Sequence[InboxEntry]) -> Accou
     )
 
 
-@dataclass
-class Step:
-    """One run of ``--find-max``, and whether it kept the bound."""
+class Step(msgspec.Struct, frozen=True, kw_only=True):
+    """One run of ``--find-max``, and whether it kept the bound (as the report keeps it)."""
 
     rate: float
     messages: int

@@ -37,6 +37,7 @@ __all__ = [
     "say",
     "stdin_lines",
     "stop_process",
+    "take_line",
 ]
 
 _READ_BYTES: Final = 65536
@@ -57,6 +58,17 @@ def check_clock() -> None:
         )
 
 
+def take_line(buffer: bytearray) -> str | None:
+    """The first whole line in ``buffer``, without its end of line, taken out of it;
+    None while no line is complete."""
+    end = buffer.find(b"\n")
+    if end < 0:
+        return None
+    line = bytes(buffer[:end])
+    del buffer[: end + 1]
+    return line.decode()
+
+
 class LineReader:
     """Lines from a trio stream, without their end of line; None at end of input."""
 
@@ -65,14 +77,12 @@ class LineReader:
         self._buffer = bytearray()
 
     async def readline(self) -> str | None:
-        while (end := self._buffer.find(b"\n")) < 0:
+        while (line := take_line(self._buffer)) is None:
             data = await self._stream.receive_some(_READ_BYTES)
             if not data:
                 return None
             self._buffer += data
-        line = bytes(self._buffer[:end])
-        del self._buffer[: end + 1]
-        return line.decode()
+        return line
 
 
 def stdin_lines() -> LineReader:

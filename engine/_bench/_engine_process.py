@@ -36,7 +36,7 @@ from ..config import Config, LogConfig
 from ..model import IngestResult
 from ._child import LineReader, check_clock, say, stdin_lines
 from ._messages import Mix, embed_items
-from ._pacing import open_loop
+from ._pacing import run_paced
 from ._recorder import BenchRecorder
 from ._records import EngineReport, GeneratorRun, InboxEntry, Usage
 
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EnginePlan", "usage_now"]
 
-_PROGRESS_SECONDS = 0.25
 _INBOX_PAGE = 1000
 
 
@@ -110,19 +109,7 @@ async def _embed_run(
                     message_ids[slot] = result.message.id
         done += 1
 
-    slots = iter(range(count))
-
-    async def progress() -> None:
-        while True:
-            await trio.sleep(_PROGRESS_SECONDS)
-            say("progress", started, done)
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(progress)
-        await open_loop(
-            count, 1.0 / rate, lambda tasks, when: tasks.start_soon(one, next(slots), when)
-        )
-        nursery.cancel_scope.cancel()
+    await run_paced(count, rate, one, lambda: say("progress", started, done))
     return GeneratorRun(
         indices=list(range(start, start + count)),
         due=due,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import msgspec
 
-from ._child import check_clock, say
+from ._child import check_clock, say, take_line
 from ._http_load import HttpLoad, ParentGoneError, sign_requests, twilio_signature
 from ._messages import Mix, twilio_fields
 from ._records import GeneratorRun
@@ -42,7 +42,7 @@ class _Commands:
         self._selector.register(fd, selectors.EVENT_READ)
 
     def readline(self) -> str | None:
-        while (end := self._buffer.find(b"\n")) < 0:
+        while (line := take_line(self._buffer)) is None:
             self._selector.select()
             try:
                 data = os.read(self._fd, 65536)
@@ -51,9 +51,7 @@ class _Commands:
             if not data:
                 return None
             self._buffer += data
-        line = bytes(self._buffer[:end])
-        del self._buffer[: end + 1]
-        return line.decode()
+        return line
 
 
 def _run(load: HttpLoad, url: str, token: str, mix: Mix, words: list[str]) -> None:

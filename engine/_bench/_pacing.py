@@ -10,15 +10,17 @@ system, not for it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 import trio
 
-__all__ = ["TICK", "open_loop"]
+__all__ = ["PROGRESS_SECONDS", "TICK", "open_loop", "run_paced"]
 
 TICK: Final = 0.0005
 """Seconds: how often the generator starts the messages that fell due."""
+PROGRESS_SECONDS: Final = 0.25
+"""Seconds between two progress reports of a paced run."""
 
 
 async def open_loop(
@@ -42,3 +44,27 @@ async def open_loop(
                 sent += 1
             await trio.sleep(max(TICK, started + sent * interval - time.perf_counter()))
     return time.perf_counter() - started
+
+
+async def run_paced(
+    count: int,
+    rate: float,
+    one: Callable[[int, float], Awaitable[object]],
+    progress: Callable[[], object],
+) -> None:
+    """Run ``one(slot, due)`` for slots ``0`` to ``count - 1`` open loop at ``rate`` a
+    second (see :func:`open_loop`), calling ``progress()`` every
+    :data:`PROGRESS_SECONDS` until every one of them finished."""
+    slots = iter(range(count))
+
+    async def report() -> None:
+        while True:
+            await trio.sleep(PROGRESS_SECONDS)
+            progress()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(report)
+        await open_loop(
+            count, 1.0 / rate, lambda tasks, when: tasks.start_soon(one, next(slots), when)
+        )
+        nursery.cancel_scope.cancel()

@@ -38,7 +38,6 @@ __all__ = [
     "BenchResult",
     "EngineUsage",
     "FindMaxResult",
-    "StepResult",
     "build_result",
     "markdown",
     "now",
@@ -60,22 +59,11 @@ class EngineUsage(msgspec.Struct, frozen=True, kw_only=True):
     peak_rss_bytes: int
 
 
-class StepResult(msgspec.Struct, frozen=True, kw_only=True):
-    rate: float
-    messages: int
-    p99_ms: float
-    answered: int
-    delivered: int | None
-    sustained: bool
-    reason: str
-    engine_cpu_seconds: float
-
-
 class FindMaxResult(msgspec.Struct, frozen=True, kw_only=True):
     p99_bound_ms: float
     end_to_end: str
     """Which latency the bound is about."""
-    steps: list[StepResult]
+    steps: list[Step]
     highest_sustained_rate: float | None
     """None when even the first step broke the bound."""
     reported_rate: float
@@ -116,19 +104,6 @@ class BenchResult(msgspec.Struct, frozen=True, kw_only=True):
     """The files written beside ``result.json``, by what they hold."""
 
 
-def _step(step: Step) -> StepResult:
-    return StepResult(
-        rate=step.rate,
-        messages=step.messages,
-        p99_ms=step.p99_ms,
-        answered=step.answered,
-        delivered=step.delivered,
-        sustained=step.sustained,
-        reason=step.reason,
-        engine_cpu_seconds=step.engine_cpu_seconds,
-    )
-
-
 def _reported_runs(
     scenario: Scenario, collected: Collected
 ) -> tuple[list[Run], FindMaxResult | None]:
@@ -142,7 +117,7 @@ def _reported_runs(
     return [chosen], FindMaxResult(
         p99_bound_ms=scenario.find_max.p99_ms,
         end_to_end=_E2E[1] if scenario.fanout else "due → answer read by the sender",
-        steps=[_step(step) for step in collected.steps],
+        steps=list(collected.steps),
         highest_sustained_rate=collected.steps[sustained[-1]].rate if sustained else None,
         reported_rate=chosen.rate,
     )

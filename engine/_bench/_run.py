@@ -192,19 +192,6 @@ async def _usage(engine: Child) -> Usage:
     return msgspec.json.decode(text, type=Usage)
 
 
-async def _wait_for_sink(sink: WebhookSink, expected: int, grace: float) -> int:
-    """Until the sink has ``expected`` messages, or none new arrived for ``grace`` s."""
-    seen = -1
-    progress_at = trio.current_time()
-    while (count := await sink.count()) < expected:
-        if count != seen:
-            seen, progress_at = count, trio.current_time()
-        elif trio.current_time() - progress_at >= grace:
-            break
-        await trio.sleep(_POLL_SECONDS)
-    return count
-
-
 @asynccontextmanager
 async def _profiler(pid: int, output: Path, log: Path) -> AsyncIterator[None]:
     """py-spy recording the engine (every thread) until the block ends: a flame graph."""
@@ -316,7 +303,7 @@ async def collect(
                 next_index += count
                 records = None
                 if sink is not None:
-                    got = await _wait_for_sink(sink, sum(generated.ok), scenario.drain)
+                    got = await sink.wait_for(sum(generated.ok), scenario.drain, poll=_POLL_SECONDS)
                     reporter.progress(len(generated.indices), sum(generated.ok), got)
                     records = await sink.flush()
                 run = Run(
@@ -347,8 +334,10 @@ async def collect(
                         count = max(1, min(scenario.count, int(rate * seconds)))
                         usage = await _usage(engine)
                         run = await one_run(f"step {number}: {rate:,.0f}/s", rate, count, True)
-                        step = judge_step(scenario.find_max.p99_ms, rate, run.generator, run.sink)
-                        step.engine_cpu_seconds = _cpu(await _usage(engine)) - _cpu(usage)
+                        judged = judge_step(scenario.find_max.p99_ms, rate, run.generator, run.sink)
+                        step = msgspec.structs.replace(
+                            judged, engine_cpu_seconds=_cpu(await _usage(engine)) - _cpu(usage)
+                        )
                         steps.append(step)
                         verdict = "sustained" if step.sustained else f"not sustained: {step.reason}"
                         reporter.note(f"{rate:,.0f} msg/s: p99 {step.p99_ms:.2f} ms, {verdict}")

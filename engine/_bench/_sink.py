@@ -78,6 +78,19 @@ class WebhookSink:
         (count,) = await self._child.ask("count", "count")
         return int(count)
 
+    async def wait_for(self, expected: int, grace: float, *, poll: float) -> int:
+        """Until the sink has ``expected`` messages, or none new arrived for ``grace``
+        seconds, asking every ``poll`` seconds; how many it has then."""
+        seen = -1
+        progress_at = trio.current_time()
+        while (count := await self.count()) < expected:
+            if count != seen:
+                seen, progress_at = count, trio.current_time()
+            elif trio.current_time() - progress_at >= grace:
+                break
+            await trio.sleep(poll)
+        return count
+
     async def flush(self) -> SinkRecords:
         """Everything received since the last flush (and forget it)."""
         self._flushes += 1

@@ -33,14 +33,13 @@ from ..smpp import CommandStatus
 from ..testing import EsmeSession, SessionClosedError, open_smsc_simulator
 from ._child import LineReader, check_clock, say, stdin_lines
 from ._messages import Mix, smpp_frames
-from ._pacing import open_loop
+from ._pacing import run_paced
 from ._records import GeneratorRun
 
 __all__ = ["ACCOUNT"]
 
 ACCOUNT = ("bench", "bench")
 """The system_id and password the engine binds with."""
-_PROGRESS_SECONDS = 0.25
 
 
 async def _run(
@@ -108,19 +107,7 @@ async def _run(
                 errors[kind] = errors.get(kind, 0) + 1
         done += 1
 
-    order = iter(range(count))
-
-    async def progress() -> None:
-        while True:
-            await trio.sleep(_PROGRESS_SECONDS)
-            say("progress", started, done)
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(progress)
-        await open_loop(
-            count, 1.0 / rate, lambda tasks, when: tasks.start_soon(one, next(order), when)
-        )
-        nursery.cancel_scope.cancel()
+    await run_paced(count, rate, one, lambda: say("progress", started, done))
     return GeneratorRun(
         indices=list(range(start, start + count)),
         due=due,

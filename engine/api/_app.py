@@ -7,7 +7,7 @@
 * ``/v1/...`` reads and searches the inbox, deletes messages, reads the outbox, replays
   deliveries, simulates inbound SMS through a sandbox carrier and manages tenants, keys
   and members, for a Bearer key with the endpoint's scope, on the key's tenant (see
-  :mod:`engine.api._tenant_routes`).
+  :mod:`engine.api._gatekeeper`).
 * ``/openapi.json`` is the OpenAPI 3.1 document of all of the above, ``/docs`` the same
   as a web page; both are built once, with the app.
 
@@ -50,13 +50,14 @@ from ._envelopes import (
     MessageWait,
     Replayed,
 )
+from ._gatekeeper import Gatekeeper, caller_of
 from ._http_carriers import RETRY_AFTER as _RETRY_AFTER
 from ._http_carriers import CarrierWebhooks
 from ._number_routes import number_routes
 from ._openapi import MAX_LIMIT, MAX_WAIT, openapi_document
 from ._privacy_routes import privacy_routes
 from ._sandbox import Sandboxes, SandboxInjection, SandboxRequest
-from ._tenant_routes import Gatekeeper, caller_of, tenant_routes
+from ._tenant_routes import tenant_routes
 
 if TYPE_CHECKING:
     from .._engine import Septet

@@ -19,7 +19,15 @@ from ._config_envelopes import (
     TestRequest,
     ValidationProblem,
 )
-from ._openapi import _ERRORS, _PROBLEM_CONTENT, _operation, _param, _ref
+from ._openapi import (
+    _PROBLEM_CONTENT,
+    _json_body,
+    _json_ok,
+    _operation,
+    _param,
+    _problems,
+    _ref,
+)
 
 __all__ = ["CONFIG_MODELS", "config_operations"]
 
@@ -89,10 +97,7 @@ _OWN: dict[int, dict[str, Any]] = {
 def _ok(
     model: type[msgspec.Struct], description: str, *, etag: bool = False, location: bool = False
 ) -> dict[str, Any]:
-    answer: dict[str, Any] = {
-        "description": description,
-        "content": {"application/json": {"schema": _ref(model)}},
-    }
+    answer = _json_ok(model, description)
     headers: dict[str, Any] = dict(_ETAG) if etag else {}
     if location:
         headers["Location"] = {
@@ -106,17 +111,7 @@ def _ok(
 
 
 def _answers(successes: dict[str, dict[str, Any]], *errors: int) -> dict[str, Any]:
-    answers: dict[str, Any] = dict(successes)
-    for status in sorted({*errors, 401, 500}):
-        answers[str(status)] = _OWN.get(status) or {
-            **_ERRORS[str(status)],
-            "content": _PROBLEM_CONTENT,
-        }
-    return answers
-
-
-def _body(model: type[msgspec.Struct], *, required: bool = True) -> dict[str, Any]:
-    return {"required": required, "content": {"application/json": {"schema": _ref(model)}}}
+    return {**successes, **_problems(401, *errors, own=_OWN)}
 
 
 def config_operations() -> dict[str, dict[str, Any]]:
@@ -139,7 +134,7 @@ def config_operations() -> dict[str, dict[str, Any]]:
                 "Create a destination of the caller's tenant; it takes the tenant's"
                 " deliveries at once (names are unique per tenant)",
                 _answers({"201": created}, 400, 409, 413, 422, 503),
-                body=_body(DestinationBody),
+                body=_json_body(DestinationBody),
                 guarded=True,
             ),
         },
@@ -166,7 +161,7 @@ def config_operations() -> dict[str, dict[str, Any]]:
                     _IF_MATCH,
                     _IF_NONE_MATCH,
                 ],
-                body=_body(DestinationBody),
+                body=_json_body(DestinationBody),
                 guarded=True,
             ),
             "patch": _operation(
@@ -207,7 +202,7 @@ def config_operations() -> dict[str, dict[str, Any]]:
                     503,
                 ),
                 [_NAME],
-                body=_body(TestRequest, required=False),
+                body=_json_body(TestRequest, required=False),
                 guarded=True,
             )
         },
@@ -225,7 +220,7 @@ def config_operations() -> dict[str, dict[str, Any]]:
                 " now on; it may name the tenant's own destinations only",
                 _answers({"200": routes}, 400, 412, 413, 422, 503),
                 [_IF_MATCH],
-                body=_body(RouteTable),
+                body=_json_body(RouteTable),
                 guarded=True,
             ),
             "delete": _operation(

@@ -25,8 +25,8 @@ the destination) is a 409.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from starlette.requests import Request
@@ -34,16 +34,24 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._destinations import DestinationInfo, RoutesInfo
-from ..config import _validation_error_key
 from ..delivery import RouteTable
-from ..errors import ConfigError, DefinitionConflictError, StaleVersionError
 from ._config_envelopes import (
     DestinationBody,
     DestinationDeleted,
     DestinationList,
     DestinationPatch,
     TestRequest,
-    ValidationProblem,
+)
+from ._gatekeeper import caller_of
+from ._routing import (
+    Endpoint,
+    ReadBody,
+    Refused,
+    RouteHandlers,
+    guarded_routes,
+    invalid,
+    json_response,
+    query_flag,
 )
 
 if TYPE_CHECKING:
@@ -51,102 +59,49 @@ if TYPE_CHECKING:
 
 __all__ = ["config_routes"]
 
-T = TypeVar("T")
-Endpoint = Callable[[Request], Awaitable[Response]]
-
-_encode = msgspec.json.Encoder().encode
-_JSON = "application/json"
-_PROBLEM = "application/problem+json"
 _ANY = -1
 """An ``If-Match: *``: any version, as long as the definition exists."""
 _NO_VERSION = -2
 """An ``If-Match`` naming no version of ours: it matches nothing."""
 
 
-class _Refused(Exception):
-    """A request answered with a problem document."""
-
-    def __init__(self, status: int, title: str, detail: str, key: str | None = None) -> None:
-        self.status = status
-        self.title = title
-        self.detail = detail
-        self.key = key
-        super().__init__(detail)
-
-    def response(self) -> Response:
-        document: object
-        if self.status == 422:
-            document = ValidationProblem(
-                title=self.title, status=self.status, detail=self.detail, key=self.key
-            )
-        else:
-            document = {"type": "about:blank", "title": self.title, "status": self.status}
-            document["detail"] = self.detail
-        return Response(_encode(document), status_code=self.status, media_type=_PROBLEM)
-
-
 def config_routes(
     septet: Septet,
     guard: Callable[[Endpoint], Endpoint],
-    read_body: Callable[[Request], Awaitable[bytes]],
+    read_body: ReadBody,
 ) -> list[Route]:
     """The routes of this module, each behind ``guard`` (a key with the route's scope);
     ``read_body`` reads a request's body within the configured limit."""
     handlers = _Handlers(septet, read_body)
-
-    def route(path: str, endpoint: Endpoint, method: str) -> Route:
-        return Route(path, guard(_answering(endpoint)), methods=[method])
-
-    return [
-        route("/v1/destinations", handlers.list_destinations, "GET"),
-        route("/v1/destinations", handlers.create_destination, "POST"),
-        route("/v1/destinations/{name}", handlers.get_destination, "GET"),
-        route("/v1/destinations/{name}", handlers.put_destination, "PUT"),
-        route("/v1/destinations/{name}", handlers.patch_destination, "PATCH"),
-        route("/v1/destinations/{name}", handlers.delete_destination, "DELETE"),
-        route("/v1/destinations/{name}/test", handlers.test_destination, "POST"),
-        route("/v1/routes", handlers.get_routes, "GET"),
-        route("/v1/routes", handlers.put_routes, "PUT"),
-        route("/v1/routes", handlers.reset_routes, "DELETE"),
+    table = [
+        ("/v1/destinations", handlers.list_destinations, "GET"),
+        ("/v1/destinations", handlers.create_destination, "POST"),
+        ("/v1/destinations/{name}", handlers.get_destination, "GET"),
+        ("/v1/destinations/{name}", handlers.put_destination, "PUT"),
+        ("/v1/destinations/{name}", handlers.patch_destination, "PATCH"),
+        ("/v1/destinations/{name}", handlers.delete_destination, "DELETE"),
+        ("/v1/destinations/{name}/test", handlers.test_destination, "POST"),
+        ("/v1/routes", handlers.get_routes, "GET"),
+        ("/v1/routes", handlers.put_routes, "PUT"),
+        ("/v1/routes", handlers.reset_routes, "DELETE"),
     ]
+    return guarded_routes(guard, table)
 
 
-def _answering(endpoint: Endpoint) -> Endpoint:
-    """``endpoint`` with the engine's refusals answered as problem documents."""
-
-    async def answering(request: Request) -> Response:
-        try:
-            return await endpoint(request)
-        except _Refused as refused:
-            return refused.response()
-        except ConfigError as exc:
-            return _invalid(exc.reason, exc.key).response()
-        except StaleVersionError as exc:
-            return _Refused(412, "Precondition Failed", str(exc)).response()
-        except DefinitionConflictError as exc:
-            return _Refused(409, "Conflict", str(exc)).response()
-
-    return answering
-
-
-class _Handlers:
-    def __init__(self, septet: Septet, read_body: Callable[[Request], Awaitable[bytes]]) -> None:
-        self._septet = septet
-        self._read_body = read_body
-
+class _Handlers(RouteHandlers):
     # Destinations ------------------------------------------------------------------
 
     async def list_destinations(self, request: Request) -> Response:
         found = await self._septet.destinations(tenant=_tenant(request))
-        return _json(DestinationList(data=found))
+        return json_response(DestinationList(data=found))
 
     async def get_destination(self, request: Request) -> Response:
         return _destination(await self._find(request, request.path_params["name"]))
 
     async def create_destination(self, request: Request) -> Response:
-        body = await self._decode(request, DestinationBody)
+        body = await self._decoded(request, DestinationBody)
         if isinstance(body.name, msgspec.UnsetType):
-            raise _invalid("a destination needs a name", "name")
+            raise invalid("a destination needs a name", "name")
         info = await self._septet.create_destination(
             body.name,
             body.adapter,
@@ -158,19 +113,19 @@ class _Handlers:
 
     async def put_destination(self, request: Request) -> Response:
         name: str = request.path_params["name"]
-        body = await self._decode(request, DestinationBody)
+        body = await self._decoded(request, DestinationBody)
         if not isinstance(body.name, msgspec.UnsetType) and body.name != name:
-            raise _invalid(f"the path names {name!r}; a destination cannot be renamed", "name")
+            raise invalid(f"the path names {name!r}; a destination cannot be renamed", "name")
         tenant = _tenant(request)
         existed = name in {info.name for info in await self._septet.destinations(tenant=tenant)}
         expected = _if_match(request)
         if request.headers.get("if-none-match", "").strip() == "*":
             if expected is not None:
-                raise _Refused(400, "Bad Request", "send If-Match or If-None-Match, not both")
+                raise Refused(400, "Bad Request", "send If-Match or If-None-Match, not both")
             expected = 0
         elif expected == _ANY:
             if not existed:
-                raise _Refused(412, "Precondition Failed", f"no destination is named {name!r}")
+                raise Refused(412, "Precondition Failed", f"no destination is named {name!r}")
             expected = None
         info = await self._septet.put_destination(
             name,
@@ -186,7 +141,7 @@ class _Handlers:
 
     async def patch_destination(self, request: Request) -> Response:
         name: str = request.path_params["name"]
-        changes = await self._decode(request, DestinationPatch)
+        changes = await self._decoded(request, DestinationPatch)
         expected = await self._expected_version(request, name)
         patch: dict[str, Any] = msgspec.to_builtins(changes)
         for key in ("config", "policy"):
@@ -202,7 +157,7 @@ class _Handlers:
 
     async def delete_destination(self, request: Request) -> Response:
         name: str = request.path_params["name"]
-        force = _flag(request.query_params.get("force"), "force")
+        force = query_flag(request.query_params.get("force"), "force")
         expected = await self._expected_version(request, name)
         try:
             count = await self._septet.delete_destination(
@@ -210,12 +165,11 @@ class _Handlers:
             )
         except KeyError:
             raise _not_found(name) from None
-        return _json(DestinationDeleted(destination=name, open_deliveries=count))
+        return json_response(DestinationDeleted(destination=name, open_deliveries=count))
 
     async def test_destination(self, request: Request) -> Response:
         name: str = request.path_params["name"]
-        raw = await self._read_body(request)
-        sample = _decode(raw, TestRequest) if raw.strip() else TestRequest()
+        sample = await self._decoded(request, TestRequest, default=TestRequest())
         try:
             result = await self._septet.test_destination(
                 name,
@@ -226,7 +180,7 @@ class _Handlers:
             )
         except KeyError:
             raise _not_found(name) from None
-        return _json(result)
+        return json_response(result)
 
     # Routes --------------------------------------------------------------------------
 
@@ -234,7 +188,7 @@ class _Handlers:
         return _routes(self._septet.routes(tenant=_tenant(request)))
 
     async def put_routes(self, request: Request) -> Response:
-        table = await self._decode(request, RouteTable)
+        table = await self._decoded(request, RouteTable)
         expected = _if_match(request)
         info = await self._septet.set_routes(
             table,
@@ -267,26 +221,10 @@ class _Handlers:
             return None
         return expected
 
-    async def _decode(self, request: Request, kind: type[T]) -> T:
-        return _decode(await self._read_body(request), kind)
-
 
 def _tenant(request: Request) -> str:
     """The tenant the request acts on, as the gatekeeper settled it."""
-    # Imported here: the tenant routes import this module's helpers.
-    from ._tenant_routes import caller_of
-
     return caller_of(request).tenant
-
-
-def _decode(raw: bytes, kind: type[T]) -> T:
-    try:
-        return msgspec.json.decode(raw, type=kind)
-    except msgspec.ValidationError as exc:
-        key, reason = _validation_error_key(exc)
-        raise _invalid(reason, key) from None
-    except msgspec.DecodeError:
-        raise _Refused(400, "Bad Request", "the body is not valid JSON") from None
 
 
 def _if_match(request: Request) -> int | None:
@@ -306,36 +244,20 @@ def _if_match(request: Request) -> int | None:
     return _NO_VERSION
 
 
-def _flag(text: str | None, key: str) -> bool:
-    if text is None or text in ("false", "0"):
-        return False
-    if text in ("true", "1"):
-        return True
-    raise _Refused(400, "Bad Request", f"{key} must be true or false")
-
-
-def _invalid(detail: str, key: str | None) -> _Refused:
-    return _Refused(422, "Unprocessable Content", detail, key)
-
-
-def _not_found(name: str) -> _Refused:
-    return _Refused(404, "Not Found", f"no destination is named {name!r}")
+def _not_found(name: str) -> Refused:
+    return Refused(404, "Not Found", f"no destination is named {name!r}")
 
 
 def _etag(version: int) -> str:
     return f'"{version}"'
 
 
-def _json(value: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(_encode(value), status_code=status, media_type=_JSON, headers=headers)
-
-
 def _destination(info: DestinationInfo, status: int = 200, *, location: str = "") -> Response:
     headers = {"etag": _etag(info.version)}
     if location:
         headers["location"] = location
-    return _json(info, status, headers)
+    return json_response(info, status, headers)
 
 
 def _routes(info: RoutesInfo) -> Response:
-    return _json(info, headers={"etag": _etag(info.version)})
+    return json_response(info, headers={"etag": _etag(info.version)})

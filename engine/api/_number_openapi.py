@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from .._billing import Statement
 from .._numbers import LeaseInfo
 from ..store import CAPABILITIES, LeaseQuote, RentalNumber
@@ -25,21 +23,30 @@ from ._number_routes import (
     QuoteRequest,
     RenewRequest,
 )
-from ._openapi import _ERRORS, _PROBLEM_CONTENT, _operation, _param, _ref
+from ._openapi import (
+    _LIMIT,
+    _PROBLEM_CONTENT,
+    _json_body,
+    _json_ok,
+    _operation,
+    _param,
+    _ref,
+    _responses,
+)
 
 __all__ = ["number_operations"]
 
-_OWN: dict[str, dict[str, Any]] = {
-    "404": {
+_OWN: dict[int, dict[str, Any]] = {
+    404: {
         "description": "No such number in the inventory, or no such lease or quote of this tenant.",
         "content": _PROBLEM_CONTENT,
     },
-    "409": {
+    409: {
         "description": "The current state refuses it: the number is leased or cooling"
         " off (or in the inventory already), the lease has ended, the quote expired.",
         "content": _PROBLEM_CONTENT,
     },
-    "422": {
+    422: {
         "description": "The body cannot be used; key names the bad field (a term out of"
         " range, or in a unit the number is not offered by).",
         "content": {"application/problem+json": {"schema": _ref(ValidationProblem)}},
@@ -48,31 +55,11 @@ _OWN: dict[str, dict[str, Any]] = {
 
 
 def _answers(success: str, answer: dict[str, Any], *errors: int) -> dict[str, Any]:
-    found: dict[str, Any] = {success: answer}
-    for status in sorted({*errors, 401, 500}):
-        found[str(status)] = _OWN.get(str(status)) or {
-            **_ERRORS[str(status)],
-            "content": _PROBLEM_CONTENT,
-        }
-    return found
-
-
-def _ok(model: type[msgspec.Struct], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
-
-
-def _body(model: type[msgspec.Struct], *, required: bool = True) -> dict[str, Any]:
-    return {"required": required, "content": {"application/json": {"schema": _ref(model)}}}
+    return _responses(answer, 401, *errors, success=success, own=_OWN)
 
 
 _NUMBER = _param("path", "number", {"type": "string", "pattern": E164_PATTERN}, "E.164.")
 _LEASE = _param("path", "id", {"type": "string", "pattern": r"^lse_[0-9a-f]{32}$"}, "A lease.")
-_LIMIT = _param(
-    "query",
-    "limit",
-    {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
-    "How many items a page holds.",
-)
 _COUNTRY = _param(
     "query", "country", {"type": "string", "pattern": "^[A-Za-z]{2}$"}, "ISO 3166-1 alpha-2."
 )
@@ -97,7 +84,7 @@ def number_operations() -> dict[str, dict[str, Any]]:
             "get": _operation(
                 "list_inventory",
                 "Every number for rent, in any state (operator)",
-                _answers("200", _ok(NumberList, "A page of numbers."), 400, 503),
+                _answers("200", _json_ok(NumberList, "A page of numbers."), 400, 503),
                 [
                     _param(
                         "query",
@@ -117,8 +104,8 @@ def number_operations() -> dict[str, dict[str, Any]]:
                 "add_number",
                 "Put a number in the inventory; its messages go to the quarantine until"
                 " it is leased (operator)",
-                _answers("201", _ok(RentalNumber, "Added, available."), *write),
-                body=_body(NumberBody),
+                _answers("201", _json_ok(RentalNumber, "Added, available."), *write),
+                body=_json_body(NumberBody),
                 guarded=True,
             ),
         },
@@ -126,16 +113,16 @@ def number_operations() -> dict[str, dict[str, Any]]:
             "get": _operation(
                 "get_number",
                 "One number of the inventory, with its lessee (operator)",
-                _answers("200", _ok(RentalNumber, "The number."), 404, 503),
+                _answers("200", _json_ok(RentalNumber, "The number."), 404, 503),
                 [_NUMBER],
                 guarded=True,
             ),
             "patch": _operation(
                 "update_number",
                 "Change a number's region, capabilities, carrier or prices (operator)",
-                _answers("200", _ok(RentalNumber, "Changed."), *write),
+                _answers("200", _json_ok(RentalNumber, "Changed."), *write),
                 [_NUMBER],
-                body=_body(NumberPatch),
+                body=_json_body(NumberPatch),
                 guarded=True,
             ),
             "delete": _operation(
@@ -150,7 +137,7 @@ def number_operations() -> dict[str, dict[str, Any]]:
             "get": _operation(
                 "search_numbers",
                 "The numbers available to lease",
-                _answers("200", _ok(NumberList, "A page of available numbers."), 400, 503),
+                _answers("200", _json_ok(NumberList, "A page of available numbers."), 400, 503),
                 [_COUNTRY, _CAPABILITY, _CARRIER, _AFTER_NUMBER, _LIMIT],
                 guarded=True,
             )
@@ -160,9 +147,9 @@ def number_operations() -> dict[str, dict[str, Any]]:
                 "quote_lease",
                 "Ask to lease a number for a term: the price, held under a quote id for"
                 " a few minutes (confirm it with POST /v1/leases)",
-                _answers("201", _ok(LeaseQuote, "The quote."), *write),
+                _answers("201", _json_ok(LeaseQuote, "The quote."), *write),
                 [_NUMBER],
-                body=_body(QuoteRequest),
+                body=_json_body(QuoteRequest),
                 guarded=True,
             )
         },
@@ -170,7 +157,7 @@ def number_operations() -> dict[str, dict[str, Any]]:
             "get": _operation(
                 "list_leases",
                 "The tenant's leases, with the time each has left",
-                _answers("200", _ok(LeaseList, "The leases."), 400, 503),
+                _answers("200", _json_ok(LeaseList, "The leases."), 400, 503),
                 [
                     _param(
                         "query",
@@ -185,8 +172,8 @@ def number_operations() -> dict[str, dict[str, Any]]:
                 "confirm_lease",
                 "Confirm a quote: the number is the tenant's from this answer on, charged"
                 " the quoted price (the same quote again answers the same lease)",
-                _answers("201", _ok(LeaseInfo, "The lease."), *write),
-                body=_body(ConfirmRequest),
+                _answers("201", _json_ok(LeaseInfo, "The lease."), *write),
+                body=_json_body(ConfirmRequest),
                 guarded=True,
             ),
         },
@@ -194,16 +181,16 @@ def number_operations() -> dict[str, dict[str, Any]]:
             "get": _operation(
                 "get_lease",
                 "One lease of the tenant",
-                _answers("200", _ok(LeaseInfo, "The lease."), 404, 503),
+                _answers("200", _json_ok(LeaseInfo, "The lease."), 404, 503),
                 [_LEASE],
                 guarded=True,
             ),
             "patch": _operation(
                 "set_auto_renew",
                 "Turn a lease's auto-renewal on or off",
-                _answers("200", _ok(LeaseInfo, "The lease."), *write),
+                _answers("200", _json_ok(LeaseInfo, "The lease."), *write),
                 [_LEASE],
-                body=_body(LeasePatch),
+                body=_json_body(LeasePatch),
                 guarded=True,
             ),
         },
@@ -211,9 +198,9 @@ def number_operations() -> dict[str, dict[str, Any]]:
             "post": _operation(
                 "renew_lease",
                 "Extend a running lease from its expiry (a charge line)",
-                _answers("200", _ok(LeaseInfo, "The lease, renewed."), *write),
+                _answers("200", _json_ok(LeaseInfo, "The lease, renewed."), *write),
                 [_LEASE],
-                body=_body(RenewRequest, required=False),
+                body=_json_body(RenewRequest, required=False),
                 guarded=True,
             )
         },
@@ -221,7 +208,7 @@ def number_operations() -> dict[str, dict[str, Any]]:
             "post": _operation(
                 "release_lease",
                 "End a lease now: the number cools off, its messages go to the quarantine",
-                _answers("200", _ok(LeaseInfo, "The lease, ended."), 404, 409, 503),
+                _answers("200", _json_ok(LeaseInfo, "The lease, ended."), 404, 409, 503),
                 [_LEASE],
                 guarded=True,
             )
@@ -230,7 +217,7 @@ def number_operations() -> dict[str, dict[str, Any]]:
             "get": _operation(
                 "list_charges",
                 "The tenant's ledger: a charge line per lease and renewal, oldest first",
-                _answers("200", _ok(ChargePage, "A page of charge lines."), 400, 503),
+                _answers("200", _json_ok(ChargePage, "A page of charge lines."), 400, 503),
                 [
                     _param(
                         "query",
@@ -282,7 +269,7 @@ def number_operations() -> dict[str, dict[str, Any]]:
             "get": _operation(
                 "quarantined_messages",
                 "Messages to numbers nobody leased when they arrived, newest first (operator)",
-                _answers("200", _ok(QuarantinePage, "A page of messages."), 400, 503),
+                _answers("200", _json_ok(QuarantinePage, "A page of messages."), 400, 503),
                 [
                     _param(
                         "query",

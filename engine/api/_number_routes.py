@@ -30,7 +30,7 @@ cooling off 409, a term that cannot be leased 422 (``key`` names the field).
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal, cast, get_args
 
 import msgspec
@@ -52,22 +52,30 @@ from ..store import (
     RentalNumber,
     Term,
 )
-from ._config_routes import _answering, _decode, _json, _Refused
-from ._tenant_routes import caller_of
+from ._gatekeeper import caller_of
+from ._routing import (
+    Endpoint,
+    ReadBody,
+    Refusal,
+    Refused,
+    RouteHandlers,
+    guarded_routes,
+    json_response,
+    next_page,
+    page_limit,
+    query_flag,
+)
 
 if TYPE_CHECKING:
     from .._engine import Septet
 
 __all__ = ["NUMBER_MODELS", "number_routes"]
 
-Endpoint = Callable[[Request], Awaitable[Response]]
-
 E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 MONTH_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
 _E164 = re.compile(E164_PATTERN)
 _STATES = frozenset(get_args(NumberState))
 _REASONS = frozenset(("unleased", "cooling-off"))
-_MAX_LIMIT = 1000
 
 
 # Bodies ---------------------------------------------------------------------------------
@@ -186,58 +194,48 @@ NUMBER_MODELS: tuple[type[msgspec.Struct], ...] = (
 def number_routes(
     septet: Septet,
     guard: Callable[[Endpoint], Endpoint],
-    read_body: Callable[[Request], Awaitable[bytes]],
+    read_body: ReadBody,
 ) -> list[Route]:
     """The routes of this module, each behind ``guard``; ``read_body`` reads a
     request's body within the configured limit."""
     handlers = _Handlers(septet, read_body)
-
-    def route(path: str, endpoint: Endpoint, method: str) -> Route:
-        return Route(path, guard(_answering(_refusing(endpoint))), methods=[method])
-
-    return [
-        route("/v1/inventory", handlers.list_inventory, "GET"),
-        route("/v1/inventory", handlers.add_number, "POST"),
-        route("/v1/inventory/{number}", handlers.get_number, "GET"),
-        route("/v1/inventory/{number}", handlers.update_number, "PATCH"),
-        route("/v1/inventory/{number}", handlers.remove_number, "DELETE"),
-        route("/v1/numbers", handlers.search, "GET"),
-        route("/v1/numbers/{number}/lease", handlers.quote, "POST"),
-        route("/v1/leases", handlers.confirm, "POST"),
-        route("/v1/leases", handlers.list_leases, "GET"),
-        route("/v1/leases/{id}", handlers.get_lease, "GET"),
-        route("/v1/leases/{id}", handlers.patch_lease, "PATCH"),
-        route("/v1/leases/{id}/renew", handlers.renew, "POST"),
-        route("/v1/leases/{id}/release", handlers.release, "POST"),
-        route("/v1/billing/charges", handlers.charges, "GET"),
-        route("/v1/billing/statements/{month}", handlers.statement, "GET"),
-        route("/v1/quarantine/messages", handlers.quarantine, "GET"),
+    table = [
+        ("/v1/inventory", handlers.list_inventory, "GET"),
+        ("/v1/inventory", handlers.add_number, "POST"),
+        ("/v1/inventory/{number}", handlers.get_number, "GET"),
+        ("/v1/inventory/{number}", handlers.update_number, "PATCH"),
+        ("/v1/inventory/{number}", handlers.remove_number, "DELETE"),
+        ("/v1/numbers", handlers.search, "GET"),
+        ("/v1/numbers/{number}/lease", handlers.quote, "POST"),
+        ("/v1/leases", handlers.confirm, "POST"),
+        ("/v1/leases", handlers.list_leases, "GET"),
+        ("/v1/leases/{id}", handlers.get_lease, "GET"),
+        ("/v1/leases/{id}", handlers.patch_lease, "PATCH"),
+        ("/v1/leases/{id}/renew", handlers.renew, "POST"),
+        ("/v1/leases/{id}/release", handlers.release, "POST"),
+        ("/v1/billing/charges", handlers.charges, "GET"),
+        ("/v1/billing/statements/{month}", handlers.statement, "GET"),
+        ("/v1/quarantine/messages", handlers.quarantine, "GET"),
     ]
+    return guarded_routes(guard, table, _LIFECYCLE_REFUSALS)
 
 
-def _refusing(endpoint: Endpoint) -> Endpoint:
-    """``endpoint`` with the lifecycle's refusals answered: 404, 409, 422."""
-
-    async def refusing(request: Request) -> Response:
-        try:
-            return await endpoint(request)
-        except KeyError as exc:
-            raise _Refused(
-                404, "Not Found", str(exc.args[0]) if exc.args else "not found"
-            ) from None
-        except NumberConflictError as exc:
-            raise _Refused(409, "Conflict", str(exc)) from None
-        except InvalidTermError as exc:
-            raise _Refused(422, "Unprocessable Content", str(exc), key="term") from None
-
-    return refusing
+_LIFECYCLE_REFUSALS: tuple[Refusal, ...] = (
+    (
+        KeyError,
+        lambda exc: Refused(404, "Not Found", str(exc.args[0]) if exc.args else "not found"),
+    ),
+    (NumberConflictError, lambda exc: Refused(409, "Conflict", str(exc))),
+    (InvalidTermError, lambda exc: Refused(422, "Unprocessable Content", str(exc), key="term")),
+)
+"""The lifecycle's refusals: no such number, lease or quote (404), a state that refuses
+the change (409), a term that cannot be leased (422)."""
 
 
-class _Handlers:
-    def __init__(self, septet: Septet, read_body: Callable[[Request], Awaitable[bytes]]) -> None:
-        self._septet = septet
+class _Handlers(RouteHandlers):
+    def __init__(self, septet: Septet, read_body: ReadBody) -> None:
+        super().__init__(septet, read_body)
         self._numbers = septet.numbers
-        self._read_body = read_body
 
     # The inventory (operators) ----------------------------------------------------------
 
@@ -245,8 +243,8 @@ class _Handlers:
         query = request.query_params
         state = query.get("state")
         if state is not None and state not in _STATES:
-            raise _Refused(400, "Bad Request", f"state must be one of {sorted(_STATES)}")
-        limit = _limit(query.get("limit"))
+            raise Refused(400, "Bad Request", f"state must be one of {sorted(_STATES)}")
+        limit = page_limit(query.get("limit"))
         found = await self._numbers.inventory(
             NumberQuery(
                 state=cast("NumberState | None", state),
@@ -260,7 +258,7 @@ class _Handlers:
         return _page(found, limit)
 
     async def add_number(self, request: Request) -> Response:
-        body = _decode(await self._read_body(request), NumberBody)
+        body = await self._decoded(request, NumberBody)
         added = await self._numbers.add_number(
             body.number,
             country=body.country,
@@ -271,16 +269,16 @@ class _Handlers:
             capabilities=body.capabilities,
             actor=caller_of(request).actor,
         )
-        return _json(added, 201, {"location": f"/v1/inventory/{added.number}"})
+        return json_response(added, 201, {"location": f"/v1/inventory/{added.number}"})
 
     async def get_number(self, request: Request) -> Response:
         found = await self._numbers.number(_number(request))
         if found is None:
             raise KeyError("the number is not in the inventory")
-        return _json(found)
+        return json_response(found)
 
     async def update_number(self, request: Request) -> Response:
-        body = _decode(await self._read_body(request), NumberPatch)
+        body = await self._decoded(request, NumberPatch)
         changed = await self._numbers.update_number(
             _number(request),
             country=body.country,
@@ -291,7 +289,7 @@ class _Handlers:
             capabilities=body.capabilities,
             actor=caller_of(request).actor,
         )
-        return _json(changed)
+        return json_response(changed)
 
     async def remove_number(self, request: Request) -> Response:
         await self._numbers.remove_number(_number(request), actor=caller_of(request).actor)
@@ -301,7 +299,7 @@ class _Handlers:
 
     async def search(self, request: Request) -> Response:
         query = request.query_params
-        limit = _limit(query.get("limit"))
+        limit = page_limit(query.get("limit"))
         found = await self._numbers.search(
             country=_country(query.get("country")),
             capabilities=_capabilities(query.getlist("capability")),
@@ -312,7 +310,7 @@ class _Handlers:
         return _page(found, limit)
 
     async def quote(self, request: Request) -> Response:
-        body = _decode(await self._read_body(request), QuoteRequest)
+        body = await self._decoded(request, QuoteRequest)
         caller = caller_of(request)
         quote = await self._numbers.quote(
             caller.tenant,
@@ -321,50 +319,49 @@ class _Handlers:
             auto_renew=body.auto_renew,
             actor=caller.actor,
         )
-        return _json(quote, 201)
+        return json_response(quote, 201)
 
     async def confirm(self, request: Request) -> Response:
-        body = _decode(await self._read_body(request), ConfirmRequest)
+        body = await self._decoded(request, ConfirmRequest)
         caller = caller_of(request)
         if id_digits(body.quote_id, "quo") is None:
             raise KeyError("no such quote")
         lease = await self._numbers.lease(caller.tenant, body.quote_id, actor=caller.actor)
-        return _json(lease, 201, {"location": f"/v1/leases/{lease.id}"})
+        return json_response(lease, 201, {"location": f"/v1/leases/{lease.id}"})
 
     # Leases (tenants) ------------------------------------------------------------------------
 
     async def list_leases(self, request: Request) -> Response:
-        every = _flag(request.query_params.get("all"), "all")
+        every = query_flag(request.query_params.get("all"), "all")
         found = await self._numbers.leases(caller_of(request).tenant, active_only=not every)
-        return _json(LeaseList(data=found))
+        return json_response(LeaseList(data=found))
 
     async def get_lease(self, request: Request) -> Response:
         found = await self._numbers.lease_info(caller_of(request).tenant, _lease_id(request))
         if found is None:
             raise KeyError("no such lease")
-        return _json(found)
+        return json_response(found)
 
     async def patch_lease(self, request: Request) -> Response:
-        body = _decode(await self._read_body(request), LeasePatch)
+        body = await self._decoded(request, LeasePatch)
         caller = caller_of(request)
         lease = await self._numbers.set_auto_renew(
             caller.tenant, _lease_id(request), body.auto_renew, actor=caller.actor
         )
-        return _json(lease)
+        return json_response(lease)
 
     async def renew(self, request: Request) -> Response:
-        raw = await self._read_body(request)
-        body = _decode(raw, RenewRequest) if raw.strip() else RenewRequest()
+        body = await self._decoded(request, RenewRequest, default=RenewRequest())
         caller = caller_of(request)
         lease = await self._numbers.renew(
             caller.tenant, _lease_id(request), body.term, actor=caller.actor
         )
-        return _json(lease)
+        return json_response(lease)
 
     async def release(self, request: Request) -> Response:
         caller = caller_of(request)
         lease = await self._numbers.release(caller.tenant, _lease_id(request), actor=caller.actor)
-        return _json(lease)
+        return json_response(lease)
 
     # The ledger (tenants) ---------------------------------------------------------------------
 
@@ -372,27 +369,26 @@ class _Handlers:
         query = request.query_params
         month = query.get("month")
         if month is not None and re.fullmatch(MONTH_PATTERN, month) is None:
-            raise _Refused(400, "Bad Request", "month must be YYYY-MM")
-        limit = _limit(query.get("limit"))
+            raise Refused(400, "Bad Request", "month must be YYYY-MM")
+        limit = page_limit(query.get("limit"))
         try:
             found = await self._numbers.charges(
                 caller_of(request).tenant, month=month, after=query.get("after"), limit=limit + 1
             )
         except ValueError as exc:
-            raise _Refused(400, "Bad Request", str(exc)) from None
-        page = found[:limit]
-        cursor = page[-1].id if len(found) > limit and page else None
-        return _json(ChargePage(data=page, next=cursor))
+            raise Refused(400, "Bad Request", str(exc)) from None
+        page, cursor = next_page(found, limit, lambda charge: charge.id)
+        return json_response(ChargePage(data=page, next=cursor))
 
     async def statement(self, request: Request) -> Response:
         month: str = request.path_params["month"]
         wanted = request.query_params.get("format")
         if wanted not in (None, "json", "csv"):
-            raise _Refused(400, "Bad Request", "format must be json or csv")
+            raise Refused(400, "Bad Request", "format must be json or csv")
         try:
             statement = await self._numbers.statement(caller_of(request).tenant, month)
         except ValueError as exc:
-            raise _Refused(400, "Bad Request", str(exc)) from None
+            raise Refused(400, "Bad Request", str(exc)) from None
         accept = request.headers.get("accept", "")
         if wanted == "csv" or (wanted is None and "text/csv" in accept):
             filename = f"septet-{statement.tenant}-{month}.csv"
@@ -401,7 +397,7 @@ class _Handlers:
                 media_type="text/csv; charset=utf-8",
                 headers={"content-disposition": f'attachment; filename="{filename}"'},
             )
-        return _json(statement)
+        return json_response(statement)
 
     # The quarantine (operators) ------------------------------------------------------------------
 
@@ -409,12 +405,12 @@ class _Handlers:
         query = request.query_params
         reason = query.get("reason")
         if reason is not None and reason not in _REASONS:
-            raise _Refused(400, "Bad Request", f"reason must be one of {sorted(_REASONS)}")
+            raise Refused(400, "Bad Request", f"reason must be one of {sorted(_REASONS)}")
         after, before = query.get("after"), query.get("before")
         for key, cursor in (("after", after), ("before", before)):
             if cursor is not None and id_digits(cursor, "msg") is None:
-                raise _Refused(400, "Bad Request", f"{key} must be a message id (msg_...)")
-        limit = _limit(query.get("limit"))
+                raise Refused(400, "Bad Request", f"{key} must be a message id (msg_...)")
+        limit = page_limit(query.get("limit"))
         found = await self._numbers.quarantined(
             reason=cast("Literal['unleased', 'cooling-off'] | None", reason),
             number=query.get("number"),
@@ -422,15 +418,13 @@ class _Handlers:
             before=before,
             limit=limit + 1,
         )
-        page = found[:limit]
-        cursor = page[-1].message.id if len(found) > limit and page else None
-        return _json(QuarantinePage(data=page, next=cursor))
+        page, cursor = next_page(found, limit, lambda held: held.message.id)
+        return json_response(QuarantinePage(data=page, next=cursor))
 
 
 def _page(found: list[RentalNumber], limit: int) -> Response:
-    page = found[:limit]
-    cursor = page[-1].number if len(found) > limit and page else None
-    return _json(NumberList(data=page, next=cursor))
+    page, cursor = next_page(found, limit, lambda number: number.number)
+    return json_response(NumberList(data=page, next=cursor))
 
 
 def _number(request: Request) -> str:
@@ -456,19 +450,11 @@ def _lease_id(request: Request) -> str:
     return lease_id
 
 
-def _limit(text: str | None) -> int:
-    if text is None:
-        return 50
-    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= _MAX_LIMIT):
-        raise _Refused(400, "Bad Request", f"limit must be a whole number from 1 to {_MAX_LIMIT}")
-    return int(text)
-
-
 def _country(text: str | None) -> str | None:
     if text is None:
         return None
     if re.fullmatch(r"[A-Za-z]{2}", text) is None:
-        raise _Refused(400, "Bad Request", "country must be an ISO 3166-1 alpha-2 code")
+        raise Refused(400, "Bad Request", "country must be an ISO 3166-1 alpha-2 code")
     return text.upper()
 
 
@@ -476,13 +462,5 @@ def _capabilities(values: list[str]) -> tuple[Capability, ...]:
     wanted = [part for value in values for part in value.split(",") if part]
     unknown = sorted(set(wanted) - set(CAPABILITIES))
     if unknown:
-        raise _Refused(400, "Bad Request", f"unknown capabilities {unknown}: {list(CAPABILITIES)}")
+        raise Refused(400, "Bad Request", f"unknown capabilities {unknown}: {list(CAPABILITIES)}")
     return tuple(cast(Capability, c) for c in dict.fromkeys(wanted))
-
-
-def _flag(text: str | None, key: str) -> bool:
-    if text is None or text in ("false", "0"):
-        return False
-    if text in ("true", "1"):
-        return True
-    raise _Refused(400, "Bad Request", f"{key} must be true or false")

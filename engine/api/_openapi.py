@@ -12,7 +12,7 @@ has no description for (or a description with no route), so the two cannot drift
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, get_args
 
 import msgspec
@@ -149,11 +149,27 @@ def _json_ok(model: type[msgspec.Struct], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
 
 
-def _responses(ok: dict[str, Any], *errors: int, success: str = "200") -> dict[str, Any]:
-    answers: dict[str, Any] = {success: ok}
-    for status in sorted({*errors, 500}):
-        answers[str(status)] = {**_ERRORS[str(status)], "content": _PROBLEM_CONTENT}
-    return answers
+def _json_body(model: type[msgspec.Struct], *, required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _problems(*errors: int, own: Mapping[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The problem answers ``errors`` and 500, by status: a route module's ``own``
+    description of a status, else the shared one."""
+    own = own or {}
+    return {
+        str(status): own.get(status) or {**_ERRORS[str(status)], "content": _PROBLEM_CONTENT}
+        for status in sorted({*errors, 500})
+    }
+
+
+def _responses(
+    ok: dict[str, Any],
+    *errors: int,
+    success: str = "200",
+    own: Mapping[int, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {success: ok, **_problems(*errors, own=own)}
 
 
 def _operation(
@@ -464,10 +480,12 @@ def openapi_document(routes: Iterable[tuple[str, Collection[str]]]) -> dict[str,
     description with no route: either is a bug to fix in this module.
     """
     from ._config_openapi import CONFIG_MODELS, config_operations  # it uses this module
+    from ._gatekeeper import ROUTE_SCOPES
     from ._number_openapi import number_operations
     from ._number_routes import NUMBER_MODELS
     from ._privacy_routes import PRIVACY_MODELS, privacy_operations
-    from ._tenant_routes import ROUTE_SCOPES, TENANT_MODELS, tenant_operations
+    from ._tenant_openapi import tenant_operations
+    from ._tenant_routes import TENANT_MODELS
 
     known = {
         **_operations(),

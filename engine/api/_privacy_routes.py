@@ -10,12 +10,12 @@
   to erase in every tenant (any other key: 403).
 
 They act on the caller's tenant (an operator's: the one its ``Septet-Tenant`` header
-names), as every ``/v1`` endpoint does (see :mod:`engine.api._tenant_routes`).
+names), as every ``/v1`` endpoint does (see :mod:`engine.api._gatekeeper`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
@@ -26,15 +26,13 @@ from starlette.routing import Route
 from .._privacy import MAX_SUBJECT_LENGTH
 from .._retention import RetentionInfo
 from ..store._privacy import ErasedCounts, ErasureSubject
-from ._config_routes import _answering, _decode, _json, _Refused
-from ._tenant_routes import caller_of
+from ._gatekeeper import caller_of
+from ._routing import Endpoint, ReadBody, Refused, RouteHandlers, guarded_routes, json_response
 
 if TYPE_CHECKING:
     from .._engine import Septet
 
 __all__ = ["PRIVACY_MODELS", "privacy_operations", "privacy_routes"]
-
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 E164 = r"^\+[1-9][0-9]{1,14}$"
 
@@ -81,52 +79,47 @@ PRIVACY_MODELS: tuple[type[msgspec.Struct], ...] = (
 def privacy_routes(
     septet: Septet,
     guard: Callable[[Endpoint], Endpoint],
-    read_body: Callable[[Request], Awaitable[bytes]],
+    read_body: ReadBody,
 ) -> list[Route]:
     """The routes of this module, each behind ``guard``; ``read_body`` reads a
     request's body within the configured limit."""
     handlers = _Handlers(septet, read_body)
-
-    def route(path: str, endpoint: Endpoint, method: str) -> Route:
-        return Route(path, guard(_answering(endpoint)), methods=[method])
-
-    return [
-        route("/v1/retention", handlers.get_retention, "GET"),
-        route("/v1/retention", handlers.put_retention, "PUT"),
-        route("/v1/retention", handlers.reset_retention, "DELETE"),
-        route("/v1/erasures", handlers.erase, "POST"),
+    table = [
+        ("/v1/retention", handlers.get_retention, "GET"),
+        ("/v1/retention", handlers.put_retention, "PUT"),
+        ("/v1/retention", handlers.reset_retention, "DELETE"),
+        ("/v1/erasures", handlers.erase, "POST"),
     ]
+    return guarded_routes(guard, table)
 
 
-class _Handlers:
-    def __init__(self, septet: Septet, read_body: Callable[[Request], Awaitable[bytes]]) -> None:
-        self._septet = septet
-        self._read_body = read_body
-
+class _Handlers(RouteHandlers):
     async def get_retention(self, request: Request) -> Response:
-        return _json(await self._septet.retention(tenant=caller_of(request).tenant))
+        return json_response(await self._septet.retention(tenant=caller_of(request).tenant))
 
     async def put_retention(self, request: Request) -> Response:
         caller = caller_of(request)
-        body = _decode(await self._read_body(request), RetentionBody)
+        body = await self._decoded(request, RetentionBody)
         info = await self._septet.set_retention(body.days, tenant=caller.tenant, actor=caller.actor)
-        return _json(info)
+        return json_response(info)
 
     async def reset_retention(self, request: Request) -> Response:
         caller = caller_of(request)
-        return _json(await self._septet.reset_retention(tenant=caller.tenant, actor=caller.actor))
+        return json_response(
+            await self._septet.reset_retention(tenant=caller.tenant, actor=caller.actor)
+        )
 
     async def erase(self, request: Request) -> Response:
         caller = caller_of(request)
-        body = _decode(await self._read_body(request), ErasureBody)
+        body = await self._decoded(request, ErasureBody)
         if (body.number is None) == (body.sender is None):
-            raise _Refused(
+            raise Refused(
                 422, "Unprocessable Content", "name either a number or a sender", key="number"
             )
         if body.all_tenants and not caller.operator:
-            raise _Refused(403, "Forbidden", "only an operator key erases across tenants")
+            raise Refused(403, "Forbidden", "only an operator key erases across tenants")
         if body.sender is not None and not body.sender.isprintable():
-            raise _Refused(422, "Unprocessable Content", "a sender is printable text", key="sender")
+            raise Refused(422, "Unprocessable Content", "a sender is printable text", key="sender")
         erasure = await self._septet.erase(
             number=body.number,
             sender=body.sender,
@@ -137,7 +130,7 @@ class _Handlers:
         report = ErasureReport(
             subject=erasure.subject, totals=erasure.totals, tenants=erasure.tenants
         )
-        return _json(report)
+        return json_response(report)
 
 
 # The OpenAPI description ----------------------------------------------------------------
@@ -146,24 +139,10 @@ class _Handlers:
 def privacy_operations() -> dict[str, dict[str, Any]]:
     """Every path's operations, keyed as in the document."""
     from ._config_openapi import _OWN
-    from ._openapi import _ERRORS, _PROBLEM_CONTENT, _operation, _ref
+    from ._openapi import _json_body, _json_ok, _operation, _responses
 
     def answers(model: type[msgspec.Struct], description: str, *errors: int) -> dict[str, Any]:
-        found: dict[str, Any] = {
-            "200": {
-                "description": description,
-                "content": {"application/json": {"schema": _ref(model)}},
-            }
-        }
-        for status in sorted({*errors, 401, 500, 503}):
-            found[str(status)] = _OWN.get(status) or {
-                **_ERRORS[str(status)],
-                "content": _PROBLEM_CONTENT,
-            }
-        return found
-
-    def body(model: type[msgspec.Struct]) -> dict[str, Any]:
-        return {"required": True, "content": {"application/json": {"schema": _ref(model)}}}
+        return _responses(_json_ok(model, description), *errors, 401, 503, own=_OWN)
 
     in_force = "The retention period in force."
     return {
@@ -178,7 +157,7 @@ def privacy_operations() -> dict[str, dict[str, Any]]:
                 "set_retention",
                 "Set the tenant's own retention period (null: keep bodies forever)",
                 answers(RetentionInfo, in_force, 400, 413, 422),
-                body=body(RetentionBody),
+                body=_json_body(RetentionBody),
                 guarded=True,
             ),
             "delete": _operation(
@@ -193,7 +172,7 @@ def privacy_operations() -> dict[str, dict[str, Any]]:
                 "erase",
                 "Erase everything the tenant holds for a number or a sender",
                 answers(ErasureReport, "Erased: what was taken.", 400, 413, 422),
-                body=body(ErasureBody),
+                body=_json_body(ErasureBody),
                 guarded=True,
             )
         },

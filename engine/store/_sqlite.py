@@ -39,6 +39,7 @@ from .._ids import new_id
 from ..errors import EngineClosedError, StoreError
 from ..model import DeliveryAttempt, DeliveryRecord, DeliveryStatus, Message, StatusReport
 from . import _sqlite_config as stored_config
+from . import _sqlite_number_reads as rental_reads
 from . import _sqlite_numbers as rental
 from . import _sqlite_outbox as outbox
 from . import _sqlite_reads as reads
@@ -495,16 +496,16 @@ class SqliteStore(SqlitePrivacy):
         return await self._number_change(rental.RemoveNumber(number=number, stamp=_stamp(actor)))
 
     async def get_number(self, number: str) -> RentalNumber | None:
-        return await self._read(lambda conn: rental.get_number(conn, number))
+        return await self._read(lambda conn: rental_reads.get_number(conn, number))
 
     async def list_numbers(self, query: NumberQuery) -> Sequence[RentalNumber]:
-        return await self._read(lambda conn: rental.list_numbers(conn, query))
+        return await self._read(lambda conn: rental_reads.list_numbers(conn, query))
 
     async def number_owners(self) -> tuple[int, Sequence[tuple[str, NumberState, str | None]]]:
-        return await self._read(rental.number_owners)
+        return await self._read(rental_reads.number_owners)
 
     async def number_revision(self) -> int:
-        return await self._read(rental.number_revision)
+        return await self._read(rental_reads.number_revision)
 
     async def create_quote(
         self,
@@ -588,10 +589,12 @@ class SqliteStore(SqlitePrivacy):
         return cast(SweepOutcome, await self._writer.submit(cast(WriteOp, op)))
 
     async def get_lease(self, tenant: str, lease_id: str) -> Lease | None:
-        return await self._read(lambda conn: rental.get_lease(conn, tenant, lease_id))
+        return await self._read(lambda conn: rental_reads.get_lease(conn, tenant, lease_id))
 
     async def leases(self, tenant: str, *, active_only: bool = True) -> Sequence[Lease]:
-        return await self._read(lambda conn: rental.leases(conn, tenant, active_only=active_only))
+        return await self._read(
+            lambda conn: rental_reads.leases(conn, tenant, active_only=active_only)
+        )
 
     async def charges(
         self,
@@ -603,7 +606,7 @@ class SqliteStore(SqlitePrivacy):
         limit: int = 100,
     ) -> Sequence[Charge]:
         return await self._read(
-            lambda conn: rental.charges(
+            lambda conn: rental_reads.charges(
                 conn, tenant, since=since, until=until, after=after, limit=limit
             )
         )

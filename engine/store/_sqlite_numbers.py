@@ -9,35 +9,40 @@ in one batch see one lease made and one refusal. The unique index on a number's 
 lease backs that up in the schema itself.
 
 Times are passed in by the caller (the engine's clock), never read here, so a lease's
-lifecycle can be driven by a clock a test controls.
+lifecycle can be driven by a clock a test controls. Rows are read and decoded by
+:mod:`._sqlite_number_reads`.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 import msgspec
 
 from .._ids import new_id
 from ._numbers import (
-    CAPABILITIES,
-    Capability,
     Charge,
     ChargeKind,
     Lease,
     LeaseEnd,
     LeaseQuote,
     NumberChange,
-    NumberQuery,
-    NumberState,
-    Prices,
+    NumberRefusal,
     RentalNumber,
     SweepOutcome,
     Term,
-    TermUnit,
     term_end,
+)
+from ._sqlite_number_reads import (
+    CHARGE_COLUMNS,
+    LEASE_COLUMNS,
+    QUOTE_COLUMNS,
+    capability_bits,
+    find_lease,
+    get_number,
+    lease_from_row,
+    quote_from_row,
 )
 from ._sqlite_outbox import from_micros
 from ._sqlite_rows import micros
@@ -54,49 +59,10 @@ __all__ = [
     "SetAutoRenew",
     "SweepNumbers",
     "UpdateNumber",
-    "capability_bits",
-    "charges",
-    "get_lease",
-    "get_number",
-    "leases",
-    "list_numbers",
-    "number_owners",
-    "number_revision",
 ]
 
 _QUOTES_KEPT = 86_400_000_000
 """Microseconds an expired quote is kept, so confirming it late says it expired."""
-_NUMBER_COLUMNS = (
-    "n.number, n.country, n.region, n.capabilities, n.carrier, n.price_hour, n.price_day,"
-    " n.price_month, n.currency, n.state, l.tenant, n.lease_id, n.cooling_off_until,"
-    " n.created_at, n.updated_at"
-)
-_NUMBER_FROM = "numbers AS n LEFT JOIN leases AS l ON l.id = n.lease_id"
-_LEASE_COLUMNS = (
-    "id, tenant, number, term_unit, term_count, auto_renew, started_at, expires_at, renewals,"
-    " ended_at, end_reason, cooling_off_until"
-)
-_QUOTE_COLUMNS = (
-    "id, tenant, number, term_unit, term_count, auto_renew, unit_price, amount, currency,"
-    " created_at, expires_at, lease_id"
-)
-_CHARGE_COLUMNS = (
-    "id, tenant, lease_id, number, kind, term_unit, term_count, unit_price, amount, currency,"
-    " period_start, period_end, charged_at"
-)
-
-
-def capability_bits(capabilities: tuple[Capability, ...]) -> int:
-    """The bit set a row keeps: 1 sms, 2 mms, 4 voice."""
-    return sum(1 << CAPABILITIES.index(capability) for capability in set(capabilities))
-
-
-def _capabilities(bits: int) -> tuple[Capability, ...]:
-    return tuple(c for i, c in enumerate(CAPABILITIES) if bits & (1 << i))
-
-
-def _time(value: int | None) -> datetime | None:
-    return None if value is None else from_micros(value)
 
 
 def _bump(conn: sqlite3.Connection) -> None:
@@ -108,109 +74,9 @@ def _stamp(stamp: AuditStamp) -> AuditStamp:
     return AuditStamp(id=new_id("aud"), actor=stamp.actor, now=stamp.now)
 
 
-# Rows -> records ---------------------------------------------------------------------
-
-
-def _number(row: tuple[Any, ...]) -> RentalNumber:
-    (number, country, region, bits, carrier, hour, day, month, currency, state, lessee,
-     lease_id, cooling, created, updated) = row  # fmt: skip
-    leased = state == "leased"
-    return RentalNumber(
-        number=number,
-        country=country,
-        region=region,
-        capabilities=_capabilities(bits),
-        carrier=carrier,
-        prices=Prices(hour=hour, day=day, month=month),
-        currency=currency,
-        state=cast(NumberState, state),
-        lessee=lessee if leased else None,
-        lease_id=lease_id if leased else None,
-        cooling_off_until=_time(cooling),
-        created_at=from_micros(created),
-        updated_at=from_micros(updated),
-    )
-
-
-def _term(unit: str, count: int) -> Term:
-    return Term(unit=cast(TermUnit, unit), count=count)
-
-
-def _lease(row: tuple[Any, ...]) -> Lease:
-    (lease_id, tenant, number, unit, count, auto_renew, started, expires, renewals, ended,
-     reason, cooling) = row  # fmt: skip
-    return Lease(
-        id=lease_id,
-        tenant=tenant,
-        number=number,
-        term=_term(unit, count),
-        auto_renew=bool(auto_renew),
-        started_at=from_micros(started),
-        expires_at=from_micros(expires),
-        renewals=renewals,
-        ended_at=_time(ended),
-        end_reason=cast("LeaseEnd | None", reason),
-        cooling_off_until=_time(cooling),
-    )
-
-
-def _quote(row: tuple[Any, ...]) -> LeaseQuote:
-    (quote_id, tenant, number, unit, count, auto_renew, unit_price, amount, currency, created,
-     expires, lease_id) = row  # fmt: skip
-    return LeaseQuote(
-        id=quote_id,
-        tenant=tenant,
-        number=number,
-        term=_term(unit, count),
-        auto_renew=bool(auto_renew),
-        unit_price=unit_price,
-        amount=amount,
-        currency=currency,
-        created_at=from_micros(created),
-        expires_at=from_micros(expires),
-        lease_id=lease_id,
-    )
-
-
-def _charge(row: tuple[Any, ...]) -> Charge:
-    (charge_id, tenant, lease_id, number, kind, unit, count, unit_price, amount, currency,
-     start, end, charged) = row  # fmt: skip
-    return Charge(
-        id=charge_id,
-        tenant=tenant,
-        lease_id=lease_id,
-        number=number,
-        kind=cast(ChargeKind, kind),
-        term=_term(unit, count),
-        unit_price=unit_price,
-        amount=amount,
-        currency=currency,
-        period_start=from_micros(start),
-        period_end=from_micros(end),
-        charged_at=from_micros(charged),
-    )
-
-
-def get_number(conn: sqlite3.Connection, number: str) -> RentalNumber | None:
-    row = conn.execute(
-        f"SELECT {_NUMBER_COLUMNS} FROM {_NUMBER_FROM} WHERE n.number = ?", (number,)
-    ).fetchone()
-    return None if row is None else _number(row)
-
-
-def _lease_row(conn: sqlite3.Connection, lease_id: str, tenant: str | None) -> Lease | None:
-    sql = f"SELECT {_LEASE_COLUMNS} FROM leases WHERE id = ?"
-    params: tuple[str, ...] = (lease_id,)
-    if tenant is not None:
-        sql += " AND tenant = ?"
-        params = (lease_id, tenant)
-    row = conn.execute(sql, params).fetchone()
-    return None if row is None else _lease(row)
-
-
 def _write_charge(conn: sqlite3.Connection, charge: Charge) -> None:
     conn.execute(
-        f"INSERT INTO charges ({_CHARGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO charges ({CHARGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             charge.id,
             charge.tenant,
@@ -239,6 +105,35 @@ def _charge_details(charge: Charge) -> dict[str, object]:
     }
 
 
+def _described(record: RentalNumber) -> tuple[object, ...]:
+    """What a number is, in the order of its columns: country, region, capabilities,
+    carrier, the hour, day and month prices, currency."""
+    prices = record.prices
+    return (
+        record.country,
+        record.region,
+        capability_bits(record.capabilities),
+        record.carrier,
+        prices.hour,
+        prices.day,
+        prices.month,
+        record.currency,
+    )
+
+
+def _available(
+    conn: sqlite3.Connection, number: str, busy: NumberRefusal
+) -> tuple[RentalNumber | None, NumberChange | None]:
+    """The number if it is in the inventory and available, else the refusal: ``missing``,
+    or ``busy`` with the number as it is."""
+    found = get_number(conn, number)
+    if found is None:
+        return None, NumberChange(refused="missing")
+    if found.state != "available":
+        return None, NumberChange(refused=busy, number=found)
+    return found, None
+
+
 # Inventory ---------------------------------------------------------------------------
 
 
@@ -250,7 +145,6 @@ class AddNumber(msgspec.Struct, frozen=True, kw_only=True):
 
     def run(self, conn: sqlite3.Connection) -> NumberChange:
         record = self.number
-        prices = record.prices
         inserted = conn.execute(
             "INSERT INTO numbers (number, country, region, capabilities, carrier, price_hour,"
             " price_day, price_month, currency, state, created_at, updated_at)"
@@ -258,14 +152,7 @@ class AddNumber(msgspec.Struct, frozen=True, kw_only=True):
             " ON CONFLICT (number) DO NOTHING",
             (
                 record.number,
-                record.country,
-                record.region,
-                capability_bits(record.capabilities),
-                record.carrier,
-                prices.hour,
-                prices.day,
-                prices.month,
-                record.currency,
+                *_described(record),
                 micros(record.created_at),
                 micros(record.updated_at),
             ),
@@ -292,18 +179,7 @@ class UpdateNumber(msgspec.Struct, frozen=True, kw_only=True):
             "UPDATE numbers SET country = ?, region = ?, capabilities = ?, carrier = ?,"
             " price_hour = ?, price_day = ?, price_month = ?, currency = ?, updated_at = ?"
             " WHERE number = ?",
-            (
-                record.country,
-                record.region,
-                capability_bits(record.capabilities),
-                record.carrier,
-                prices.hour,
-                prices.day,
-                prices.month,
-                record.currency,
-                micros(record.updated_at),
-                record.number,
-            ),
+            (*_described(record), micros(record.updated_at), record.number),
         ).rowcount
         if not changed:
             return NumberChange(refused="missing")
@@ -323,11 +199,9 @@ class RemoveNumber(msgspec.Struct, frozen=True, kw_only=True):
     stamp: AuditStamp
 
     def run(self, conn: sqlite3.Connection) -> NumberChange:
-        found = get_number(conn, self.number)
+        found, refused = _available(conn, self.number, "in_use")
         if found is None:
-            return NumberChange(refused="missing")
-        if found.state != "available":
-            return NumberChange(refused="in_use", number=found)
+            return cast(NumberChange, refused)
         conn.execute("DELETE FROM numbers WHERE number = ?", (self.number,))
         _bump(conn)
         self.stamp.record(conn, None, "number.remove", self.number)
@@ -351,11 +225,9 @@ class CreateQuote(msgspec.Struct, frozen=True, kw_only=True):
     stamp: AuditStamp
 
     def run(self, conn: sqlite3.Connection) -> NumberChange:
-        found = get_number(conn, self.number)
+        found, refused = _available(conn, self.number, "taken")
         if found is None:
-            return NumberChange(refused="missing")
-        if found.state != "available":
-            return NumberChange(refused="taken", number=found)
+            return cast(NumberChange, refused)
         unit_price = found.prices.of(self.term.unit)
         if unit_price is None:
             return NumberChange(refused="not_offered", number=found)
@@ -372,7 +244,7 @@ class CreateQuote(msgspec.Struct, frozen=True, kw_only=True):
             expires_at=from_micros(self.expires_at),
         )
         conn.execute(
-            f"INSERT INTO lease_quotes ({_QUOTE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            f"INSERT INTO lease_quotes ({QUOTE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
             " NULL)",
             (
                 quote.id,
@@ -407,14 +279,14 @@ class ConfirmQuote(msgspec.Struct, frozen=True, kw_only=True):
 
     def run(self, conn: sqlite3.Connection) -> NumberChange:
         row = conn.execute(
-            f"SELECT {_QUOTE_COLUMNS} FROM lease_quotes WHERE id = ? AND tenant = ?",
+            f"SELECT {QUOTE_COLUMNS} FROM lease_quotes WHERE id = ? AND tenant = ?",
             (self.quote_id, self.tenant),
         ).fetchone()
         if row is None:
             return NumberChange(refused="missing")
-        quote = _quote(row)
+        quote = quote_from_row(row)
         if quote.lease_id is not None:
-            lease = _lease_row(conn, quote.lease_id, self.tenant)
+            lease = find_lease(conn, quote.lease_id, self.tenant)
             return NumberChange(quote=quote, lease=lease, repeated=True)
         if micros(quote.expires_at) <= self.now:
             return NumberChange(refused="quote_expired", quote=quote)
@@ -429,7 +301,7 @@ class ConfirmQuote(msgspec.Struct, frozen=True, kw_only=True):
         started = from_micros(self.now)
         expires = term_end(started, quote.term)
         conn.execute(
-            f"INSERT INTO leases ({_LEASE_COLUMNS})"
+            f"INSERT INTO leases ({LEASE_COLUMNS})"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, NULL)",
             (
                 self.lease_id,
@@ -468,7 +340,7 @@ class ConfirmQuote(msgspec.Struct, frozen=True, kw_only=True):
         self.stamp.record(conn, self.tenant, "lease.create", self.lease_id, details)
         return NumberChange(
             quote=quote,
-            lease=_lease_row(conn, self.lease_id, None),
+            lease=find_lease(conn, self.lease_id, None),
             number=get_number(conn, quote.number),
             charge=charge,
         )
@@ -478,7 +350,7 @@ def _active_lease(
     conn: sqlite3.Connection, tenant: str, lease_id: str, now: int
 ) -> tuple[Lease | None, NumberChange | None]:
     """The tenant's lease if it is still running at ``now``, else the refusal."""
-    lease = _lease_row(conn, lease_id, tenant)
+    lease = find_lease(conn, lease_id, tenant)
     if lease is None:
         return None, NumberChange(refused="missing")
     if lease.ended_at is not None or micros(lease.expires_at) <= now:
@@ -516,7 +388,7 @@ class RenewLease(msgspec.Struct, frozen=True, kw_only=True):
         )
         _bump(conn)
         self.stamp.record(conn, self.tenant, "lease.renew", lease.id, _charge_details(charge))
-        return NumberChange(lease=_lease_row(conn, lease.id, None), number=found, charge=charge)
+        return NumberChange(lease=find_lease(conn, lease.id, None), number=found, charge=charge)
 
 
 def _renewal(
@@ -563,7 +435,7 @@ class SetAutoRenew(msgspec.Struct, frozen=True, kw_only=True):
             )
             details = {"autoRenew": self.auto_renew}
             self.stamp.record(conn, self.tenant, "lease.auto_renew", lease.id, details)
-        return NumberChange(lease=_lease_row(conn, lease.id, None))
+        return NumberChange(lease=find_lease(conn, lease.id, None))
 
 
 def _end_lease(
@@ -601,7 +473,7 @@ class ReleaseLease(msgspec.Struct, frozen=True, kw_only=True):
         details = {"number": lease.number, "coolingOffUntil": self.now + self.cooling_off}
         self.stamp.record(conn, self.tenant, "lease.release", lease.id, details)
         return NumberChange(
-            lease=_lease_row(conn, lease.id, None), number=get_number(conn, lease.number)
+            lease=find_lease(conn, lease.id, None), number=get_number(conn, lease.number)
         )
 
 
@@ -622,9 +494,9 @@ class SweepNumbers(msgspec.Struct, frozen=True, kw_only=True):
         expired: list[Lease] = []
         charged: list[Charge] = []
         due = [
-            _lease(row)
+            lease_from_row(row)
             for row in conn.execute(
-                f"SELECT {_LEASE_COLUMNS} FROM leases WHERE ended_at IS NULL AND expires_at <= ?"
+                f"SELECT {LEASE_COLUMNS} FROM leases WHERE ended_at IS NULL AND expires_at <= ?"
                 " ORDER BY expires_at, id",
                 (now,),
             ).fetchall()
@@ -662,7 +534,7 @@ class SweepNumbers(msgspec.Struct, frozen=True, kw_only=True):
             _end_lease(conn, lease, at, "expired", self.cooling_off)
             details = {"number": lease.number, "coolingOffUntil": at + self.cooling_off}
             _stamp(self.stamp).record(conn, lease.tenant, "lease.expire", lease.id, details)
-            expired.append(cast(Lease, _lease_row(conn, lease.id, None)))
+            expired.append(cast(Lease, find_lease(conn, lease.id, None)))
         freed = [
             number
             for (number,) in conn.execute(
@@ -708,98 +580,3 @@ NumberOp = (
     | ReleaseLease
     | SweepNumbers
 )
-
-
-# Reads ----------------------------------------------------------------------------------
-
-
-def list_numbers(conn: sqlite3.Connection, query: NumberQuery) -> list[RentalNumber]:
-    """The inventory numbers ``query`` keeps, by number."""
-    clauses: list[str] = []
-    params: list[object] = []
-    if query.state is not None:
-        clauses.append("n.state = ?")
-        params.append(query.state)
-    if query.country is not None:
-        clauses.append("n.country = ?")
-        params.append(query.country)
-    if query.carrier is not None:
-        clauses.append("n.carrier = ?")
-        params.append(query.carrier)
-    if query.capabilities:
-        bits = capability_bits(query.capabilities)
-        clauses.append("n.capabilities & ? = ?")
-        params += [bits, bits]
-    if query.after is not None:
-        clauses.append("n.number > ?")
-        params.append(query.after)
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    rows = conn.execute(
-        f"SELECT {_NUMBER_COLUMNS} FROM {_NUMBER_FROM}{where} ORDER BY n.number LIMIT ?",
-        (*params, query.limit),
-    )
-    return [_number(row) for row in rows]
-
-
-def number_owners(
-    conn: sqlite3.Connection,
-) -> tuple[int, list[tuple[str, NumberState, str | None]]]:
-    """The revision, then every inventory number with its state and, when leased, its
-    lessee. The revision is read first: a change landing between the two reads shows
-    as a newer revision later, never as a revision that claims it."""
-    (revision,) = conn.execute("SELECT revision FROM number_revision WHERE id = 1").fetchone()
-    rows = conn.execute(
-        "SELECT n.number, n.state, l.tenant FROM numbers AS n"
-        " LEFT JOIN leases AS l ON l.id = n.lease_id"
-    ).fetchall()
-    return int(revision), [
-        (number, cast(NumberState, state), lessee) for number, state, lessee in rows
-    ]
-
-
-def number_revision(conn: sqlite3.Connection) -> int:
-    (revision,) = conn.execute("SELECT revision FROM number_revision WHERE id = 1").fetchone()
-    return int(revision)
-
-
-def get_lease(conn: sqlite3.Connection, tenant: str, lease_id: str) -> Lease | None:
-    return _lease_row(conn, lease_id, tenant)
-
-
-def leases(conn: sqlite3.Connection, tenant: str, *, active_only: bool) -> list[Lease]:
-    """The tenant's leases, oldest first; only those not ended when ``active_only``."""
-    sql = f"SELECT {_LEASE_COLUMNS} FROM leases WHERE tenant = ?"
-    if active_only:
-        sql += " AND ended_at IS NULL"
-    return [_lease(row) for row in conn.execute(f"{sql} ORDER BY id", (tenant,))]
-
-
-def charges(
-    conn: sqlite3.Connection,
-    tenant: str,
-    *,
-    since: datetime | None,
-    until: datetime | None,
-    after: str | None,
-    limit: int,
-) -> list[Charge]:
-    """The tenant's charge lines charged in ``[since, until)``, oldest first; ``after``
-    (a charge id) continues a page."""
-    sql = f"SELECT {_CHARGE_COLUMNS} FROM charges WHERE tenant = ?"
-    params: list[object] = [tenant]
-    if since is not None:
-        sql += " AND charged_at >= ?"
-        params.append(micros(since))
-    if until is not None:
-        sql += " AND charged_at < ?"
-        params.append(micros(until))
-    if after is not None:
-        found = conn.execute(
-            "SELECT charged_at FROM charges WHERE id = ? AND tenant = ?", (after, tenant)
-        ).fetchone()
-        if found is None:
-            raise ValueError("after must name a charge of this tenant")
-        sql += " AND (charged_at, id) > (?, ?)"
-        params += [found[0], after]
-    rows = conn.execute(f"{sql} ORDER BY charged_at, id LIMIT ?", (*params, limit))
-    return [_charge(row) for row in rows]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, cast
 
 import msgspec
@@ -36,6 +37,7 @@ __all__ = [
     "audit_log",
     "get_tenant",
     "members",
+    "optional_time",
     "tenants",
 ]
 
@@ -46,6 +48,11 @@ _KEY_COLUMNS = (
     "id, tenant, name, role, scopes, prefix, created_at, expires_at, rotated_at,"
     " revoked_at, last_used_at"
 )
+
+
+def optional_time(value: int | None) -> datetime | None:
+    """A stored moment (microseconds) that may be missing, as a datetime or None."""
+    return None if value is None else from_micros(value)
 
 
 class AuditStamp(msgspec.Struct, frozen=True, kw_only=True):
@@ -290,10 +297,6 @@ def get_tenant(conn: sqlite3.Connection, tenant_id: str) -> Tenant | None:
     return None if row is None else _tenant(row)
 
 
-def _optional_time(value: int | None) -> Any:
-    return None if value is None else from_micros(value)
-
-
 def _api_key(row: tuple[Any, ...]) -> ApiKey:
     key_id, tenant, name, role, scopes, prefix, created, expires, rotated, revoked, used = row
     return ApiKey(
@@ -304,10 +307,10 @@ def _api_key(row: tuple[Any, ...]) -> ApiKey:
         scopes=_decode_scopes(scopes),
         prefix=prefix,
         created_at=from_micros(created),
-        expires_at=_optional_time(expires),
-        rotated_at=_optional_time(rotated),
-        revoked_at=_optional_time(revoked),
-        last_used_at=_optional_time(used),
+        expires_at=optional_time(expires),
+        rotated_at=optional_time(rotated),
+        revoked_at=optional_time(revoked),
+        last_used_at=optional_time(used),
     )
 
 

@@ -8,93 +8,49 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import trio
 from http_server import Answer, open_http_server
+from leasing import (
+    DAY,
+    HOUR,
+    NUMBER,
+    OTHER,
+    Clock,
+    lease_number,
+    numbers_config,
+    receive_text,
+    stock_numbers,
+)
 
 import engine
 from engine import InvalidTermError, NumberConflictError, signing
-from engine.config import Config, DestinationConfig, NumbersConfig
+from engine.config import DestinationConfig
 from engine.delivery import DestinationPolicy, RouteTable
 from engine.errors import ConfigError, TenantConflictError
-from engine.model import InboundText, Message
+from engine.model import InboundText
 from engine.store import Prices, Term, open_sqlite_store
 
 pytestmark = pytest.mark.trio
 
-START = datetime(2025, 1, 30, 9, 0, tzinfo=UTC)
-NUMBER = "+447700900123"
-OTHER = "+447700900124"
-HOUR = Term(unit="hour", count=1)
-DAY = Term(unit="day", count=1)
-_ids = iter(range(1_000_000))
-
-
-class Clock:
-    """The time leases run by, moved by the test."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-def _config(tmp_path: Path, **fields: Any) -> Config:
-    numbers = NumbersConfig(cooling_off_hours=48, watch_seconds=0.05)
-    return Config(data_dir=str(tmp_path), numbers=numbers, **fields)
-
-
-async def _text(septet: engine.Septet, number: str, text: str = "Your code is 482913") -> Message:
-    result = await septet.ingest(
-        InboundText(
-            carrier="tw",
-            number=number,
-            sender="Acme",
-            text=text,
-            carrier_message_id=f"m{next(_ids)}",
-        )
-    )
-    assert result.message is not None
-    return result.message
-
-
-async def _stock(septet: engine.Septet, *numbers: str) -> None:
-    for number in numbers:
-        await septet.numbers.add_number(
-            number, country="GB", carrier="tw", prices=Prices(hour=5, day=100), currency="GBP"
-        )
-
-
-async def _lease(
-    septet: engine.Septet, tenant: str, number: str, term: Term = DAY, **options: Any
-) -> str:
-    quote = await septet.numbers.quote(tenant, number, term, **options)
-    lease = await septet.numbers.lease(tenant, quote.id)
-    return lease.id
-
 
 async def test_messages_follow_the_lease_and_cooling_off_hides_them(tmp_path: Path) -> None:
     clock = Clock()
-    async with engine.open(_config(tmp_path), clock=clock) as septet:
-        await _stock(septet, NUMBER)
+    async with engine.open(numbers_config(tmp_path), clock=clock) as septet:
+        await stock_numbers(septet, NUMBER)
         # Not for rent: as ever, Config.tenant's. For rent, not leased: the quarantine's.
-        plain = await _text(septet, "+447700900999")
+        plain = await receive_text(septet, "+447700900999")
         assert plain.tenant == "default"
-        unleased = await _text(septet, NUMBER)
+        unleased = await receive_text(septet, NUMBER)
         assert unleased.tenant == "quarantine:unleased"
         assert await septet.messages(number=NUMBER) == []
 
-        lease_id = await _lease(septet, "acme", NUMBER)
+        lease_id = await lease_number(septet, "acme", NUMBER)
         since = datetime.now(UTC)
-        leased = await _text(septet, NUMBER, "Your code is 111111")
+        leased = await receive_text(septet, NUMBER, "Your code is 111111")
         assert leased.tenant == "acme"
         assert [m.id for m in await septet.messages(tenant="acme")] == [leased.id]
         assert await septet.get(leased.id) is None  # not Config.tenant's
@@ -102,15 +58,15 @@ async def test_messages_follow_the_lease_and_cooling_off_hides_them(tmp_path: Pa
         assert found.id == leased.id
 
         await septet.numbers.release("acme", lease_id)
-        late = await _text(septet, NUMBER, "Your code is 222222")
+        late = await receive_text(septet, NUMBER, "Your code is 222222")
         assert late.tenant == "quarantine:cooling-off"
         with pytest.raises(NumberConflictError, match="cooling off"):
             await septet.numbers.quote("beta", NUMBER, DAY)
 
         clock.advance(hours=48)
         await septet.numbers.sweep()
-        await _lease(septet, "beta", NUMBER)
-        fresh = await _text(septet, NUMBER, "Your code is 333333")
+        await lease_number(septet, "beta", NUMBER)
+        fresh = await receive_text(septet, NUMBER, "Your code is 333333")
         assert [m.id for m in await septet.messages(tenant="beta")] == [fresh.id]
         assert [m.id for m in await septet.messages(tenant="acme")] == [leased.id]
         assert await septet.messages(tenant="default", number=NUMBER) == []
@@ -125,9 +81,9 @@ async def test_messages_follow_the_lease_and_cooling_off_hides_them(tmp_path: Pa
 
 
 async def test_every_path_in_files_by_the_number(tmp_path: Path) -> None:
-    async with engine.open(_config(tmp_path)) as septet:
-        await _stock(septet, NUMBER)
-        await _lease(septet, "acme", NUMBER)
+    async with engine.open(numbers_config(tmp_path)) as septet:
+        await stock_numbers(septet, NUMBER)
+        await lease_number(septet, "acme", NUMBER)
         items = [
             InboundText(
                 carrier="tw", number=NUMBER, sender="A", text="one", carrier_message_id="b1"
@@ -168,23 +124,25 @@ async def test_an_expired_lease_stops_delivery(tmp_path: Path) -> None:
             },
             policy=DestinationPolicy(schedule=()),
         )
-        config = _config(tmp_path, destinations=(hook,), routes=RouteTable(default=("hook",)))
+        config = numbers_config(
+            tmp_path, destinations=(hook,), routes=RouteTable(default=("hook",))
+        )
         async with engine.open(config, clock=clock) as septet:
-            await _stock(septet, NUMBER, OTHER)
-            await _lease(septet, "default", NUMBER, HOUR)
-            await _lease(septet, "beta", OTHER, HOUR)
-            delivered = await _text(septet, NUMBER)
+            await stock_numbers(septet, NUMBER, OTHER)
+            await lease_number(septet, "default", NUMBER, HOUR)
+            await lease_number(septet, "beta", OTHER, HOUR)
+            delivered = await receive_text(septet, NUMBER)
             with trio.fail_after(5):
                 while not await septet.deliveries(status="delivered"):
                     await trio.sleep(0.01)
             # Another tenant's message never goes to this tenant's destinations.
-            elsewhere = await _text(septet, OTHER)
+            elsewhere = await receive_text(septet, OTHER)
             assert await septet.deliveries(message_id=elsewhere.id, tenant="beta") == []
 
             clock.advance(hours=1)
             swept = await septet.numbers.sweep()
             assert {lease.number for lease in swept.expired} == {NUMBER, OTHER}
-            after = await _text(septet, NUMBER)
+            after = await receive_text(septet, NUMBER)
             assert after.tenant == "quarantine:cooling-off"
             for tenant in ("default", "quarantine:cooling-off"):
                 assert await septet.deliveries(message_id=after.id, tenant=tenant) == []
@@ -196,31 +154,31 @@ async def test_an_expired_lease_stops_delivery(tmp_path: Path) -> None:
 
 async def test_the_sweeper_expires_a_lease_by_itself(tmp_path: Path) -> None:
     clock = Clock()
-    async with engine.open(_config(tmp_path), clock=clock) as septet:
-        await _stock(septet, NUMBER)
-        await _lease(septet, "acme", NUMBER, HOUR)
+    async with engine.open(numbers_config(tmp_path), clock=clock) as septet:
+        await stock_numbers(septet, NUMBER)
+        await lease_number(septet, "acme", NUMBER, HOUR)
         assert septet.numbers.owner_of(NUMBER) == "acme"
         clock.advance(hours=1)
         with trio.fail_after(5):
             while septet.numbers.owner_of(NUMBER) is not None:
                 await trio.sleep(0.01)
-        assert (await _text(septet, NUMBER)).tenant == "quarantine:cooling-off"
+        assert (await receive_text(septet, NUMBER)).tenant == "quarantine:cooling-off"
         (lease,) = await septet.numbers.leases("acme", active_only=False)
         assert (lease.state, lease.end_reason, lease.time_left_seconds) == ("ended", "expired", 0)
 
 
 async def test_the_lifecycle_carries_on_across_a_restart(tmp_path: Path) -> None:
     clock = Clock()
-    async with engine.open(_config(tmp_path), clock=clock) as septet:
-        await _stock(septet, NUMBER, OTHER)
-        await _lease(septet, "acme", NUMBER)
-        renewing = await _lease(septet, "beta", OTHER, auto_renew=True)
+    async with engine.open(numbers_config(tmp_path), clock=clock) as septet:
+        await stock_numbers(septet, NUMBER, OTHER)
+        await lease_number(septet, "acme", NUMBER)
+        renewing = await lease_number(septet, "beta", OTHER, auto_renew=True)
     # Down for a day and an hour: at start the plain lease has expired (cooling off
     # since it did), the renewing one renewed, before any message is filed.
     clock.advance(days=1, hours=1)
-    async with engine.open(_config(tmp_path), clock=clock) as septet:
-        assert (await _text(septet, NUMBER)).tenant == "quarantine:cooling-off"
-        assert (await _text(septet, OTHER)).tenant == "beta"
+    async with engine.open(numbers_config(tmp_path), clock=clock) as septet:
+        assert (await receive_text(septet, NUMBER)).tenant == "quarantine:cooling-off"
+        assert (await receive_text(septet, OTHER)).tenant == "beta"
         (lease,) = await septet.numbers.leases("beta")
         assert lease.id == renewing
         assert lease.renewals == 1
@@ -232,10 +190,10 @@ async def test_the_lifecycle_carries_on_across_a_restart(tmp_path: Path) -> None
 
 
 async def test_a_lease_made_by_another_process_is_followed(tmp_path: Path) -> None:
-    config = _config(tmp_path)
+    config = numbers_config(tmp_path)
     async with engine.open(config) as septet:
-        await _stock(septet, NUMBER)
-        assert (await _text(septet, NUMBER)).tenant == "quarantine:unleased"
+        await stock_numbers(septet, NUMBER)
+        assert (await receive_text(septet, NUMBER)).tenant == "quarantine:unleased"
         # Another process (the command line) leases it in the same inbox.
         async with open_sqlite_store(tmp_path / "septet.db", readers=1) as store:
             other = engine.NumberBook(store, config.numbers)
@@ -244,14 +202,14 @@ async def test_a_lease_made_by_another_process_is_followed(tmp_path: Path) -> No
         with trio.fail_after(5):
             while septet.numbers.owner_of(NUMBER) != "acme":
                 await trio.sleep(0.01)
-        assert (await _text(septet, NUMBER)).tenant == "acme"
+        assert (await receive_text(septet, NUMBER)).tenant == "acme"
 
 
 async def test_leasing_refuses_what_it_cannot_do(tmp_path: Path) -> None:
-    async with engine.open(_config(tmp_path)) as septet:
-        await _stock(septet, NUMBER)
+    async with engine.open(numbers_config(tmp_path)) as septet:
+        await stock_numbers(septet, NUMBER)
         with pytest.raises(NumberConflictError, match="inventory already"):
-            await _stock(septet, NUMBER)
+            await stock_numbers(septet, NUMBER)
         with pytest.raises(ConfigError) as bad:
             await septet.numbers.add_number(
                 "07700900123", country="GB", carrier="tw", prices=Prices(day=1), currency="GBP"
@@ -298,13 +256,13 @@ async def test_leasing_refuses_what_it_cannot_do(tmp_path: Path) -> None:
 
 async def test_a_monthly_statement_adds_up_as_json_and_csv(tmp_path: Path) -> None:
     clock = Clock()
-    async with engine.open(_config(tmp_path), clock=clock) as septet:
-        await _stock(septet, NUMBER)
+    async with engine.open(numbers_config(tmp_path), clock=clock) as septet:
+        await stock_numbers(septet, NUMBER)
         await septet.numbers.add_number(
             OTHER, country="US", carrier="tw", prices=Prices(month=1250), currency="USD"
         )
-        lease_id = await _lease(septet, "acme", NUMBER, Term(unit="day", count=3))
-        await _lease(septet, "acme", OTHER, Term(unit="month", count=1))
+        lease_id = await lease_number(septet, "acme", NUMBER, Term(unit="day", count=3))
+        await lease_number(septet, "acme", OTHER, Term(unit="month", count=1))
         await septet.numbers.renew("acme", lease_id, Term(unit="hour", count=5))
         clock.advance(days=2)  # February
         await septet.numbers.renew("acme", lease_id)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,42 +18,28 @@ import httpx
 import pytest
 import trio
 from http_server import Answer, HttpTestServer, open_http_server
+from leasing import (
+    HOUR,
+    NUMBER,
+    OTHER,
+    Clock,
+    lease_number,
+    numbers_config,
+    receive_text,
+    stock_numbers,
+)
 
 import engine
 from engine import signing
 from engine.api import serve_api
-from engine.config import ApiConfig, Config, NumbersConfig
+from engine.config import ApiConfig
 from engine.delivery import RouteRule, RouteTable
 from engine.errors import DefinitionConflictError, TenantConflictError
-from engine.model import DeliveryRecord, InboundText, Message
-from engine.store import Prices, Term
+from engine.model import DeliveryRecord, Message
 
 pytestmark = pytest.mark.trio
 
-START = datetime(2025, 1, 30, 9, 0, tzinfo=UTC)
-NUMBER = "+447700900123"
-OTHER = "+447700900124"
-HOUR = Term(unit="hour", count=1)
 ADMIN = "test-admin-key-0123456789"
-_ids = iter(range(1_000_000))
-
-
-class Clock:
-    """The time leases run by, moved by the test."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-def _config(tmp_path: Path, **fields: Any) -> Config:
-    numbers = NumbersConfig(cooling_off_hours=48, watch_seconds=0.05)
-    return Config(data_dir=str(tmp_path), numbers=numbers, **fields)
 
 
 def _webhook(receiver: HttpTestServer, path: str) -> dict[str, Any]:
@@ -63,32 +48,6 @@ def _webhook(receiver: HttpTestServer, path: str) -> dict[str, Any]:
         "secrets": [signing.generate_secret()],
         "allow_hosts": ["localhost"],
     }
-
-
-async def _text(septet: engine.Septet, number: str, text: str) -> Message:
-    result = await septet.ingest(
-        InboundText(
-            carrier="tw",
-            number=number,
-            sender="Acme",
-            text=text,
-            carrier_message_id=f"m{next(_ids)}",
-        )
-    )
-    assert result.message is not None
-    return result.message
-
-
-async def _stock(septet: engine.Septet, *numbers: str) -> None:
-    for number in numbers:
-        await septet.numbers.add_number(
-            number, country="GB", carrier="tw", prices=Prices(hour=5, day=100), currency="GBP"
-        )
-
-
-async def _lease(septet: engine.Septet, tenant: str, number: str) -> str:
-    quote = await septet.numbers.quote(tenant, number, HOUR)
-    return (await septet.numbers.lease(tenant, quote.id)).id
 
 
 async def _hooks(septet: engine.Septet, tenant: str, receiver: HttpTestServer) -> None:
@@ -113,6 +72,22 @@ async def _delivered(septet: engine.Septet, tenant: str, message: Message) -> De
             await trio.sleep(0.01)
 
 
+@asynccontextmanager
+async def _acme_and_beta_with_hooks(
+    tmp_path: Path, clock: Clock
+) -> AsyncIterator[tuple[HttpTestServer, engine.Septet]]:
+    """A webhook receiver, and an engine on ``clock`` with tenants ``acme`` and ``beta``,
+    each routing every message to its own ``hooks`` (see :func:`_hooks`)."""
+    async with (
+        open_http_server(default=Answer(status=204)) as receiver,
+        engine.open(numbers_config(tmp_path), clock=clock) as septet,
+    ):
+        for tenant in ("acme", "beta"):
+            await septet.create_tenant(tenant.title(), tenant_id=tenant)
+            await _hooks(septet, tenant, receiver)
+        yield receiver, septet
+
+
 def _received(receiver: HttpTestServer, tenant: str) -> list[str]:
     """The ids of the messages the webhook of ``tenant`` received, in order."""
     return [r.json()["data"]["id"] for r in receiver.requests if r.target == f"/{tenant}"]
@@ -120,18 +95,12 @@ def _received(receiver: HttpTestServer, tenant: str) -> list[str]:
 
 async def test_an_expired_lease_stops_delivery_to_the_tenants_own_webhook(tmp_path: Path) -> None:
     clock = Clock()
-    async with (
-        open_http_server(default=Answer(status=204)) as receiver,
-        engine.open(_config(tmp_path), clock=clock) as septet,
-    ):
-        for tenant in ("acme", "beta"):
-            await septet.create_tenant(tenant.title(), tenant_id=tenant)
-            await _hooks(septet, tenant, receiver)
-        await _stock(septet, NUMBER)
-        await _lease(septet, "acme", NUMBER)
+    async with _acme_and_beta_with_hooks(tmp_path, clock) as (receiver, septet):
+        await stock_numbers(septet, NUMBER)
+        await lease_number(septet, "acme", NUMBER, HOUR)
 
         # During the lease: the message is acme's and reaches acme's webhook.
-        first = await _text(septet, NUMBER, "Your code is 111111")
+        first = await receive_text(septet, NUMBER, "Your code is 111111")
         assert first.tenant == "acme"
         await _delivered(septet, "acme", first)
         assert _received(receiver, "acme") == [first.id]
@@ -139,14 +108,14 @@ async def test_an_expired_lease_stops_delivery_to_the_tenants_own_webhook(tmp_pa
         # Held back (acme disabled its webhook) while the lease ends: the message
         # received during the lease is still acme's, and goes to acme once enabled.
         await septet.disable_destination("hooks", "maintenance", tenant="acme")
-        held = await _text(septet, NUMBER, "Your code is 222222")
+        held = await receive_text(septet, NUMBER, "Your code is 222222")
         assert held.tenant == "acme"
         clock.advance(hours=1)
         swept = await septet.numbers.sweep()
         assert [lease.number for lease in swept.expired] == [NUMBER]
 
         # After the lease: quarantined, and no delivery for anybody.
-        late = await _text(septet, NUMBER, "Your code is 333333")
+        late = await receive_text(septet, NUMBER, "Your code is 333333")
         assert late.tenant == "quarantine:cooling-off"
         for tenant in ("acme", "beta", "default", "quarantine:cooling-off"):
             assert await septet.deliveries(message_id=late.id, tenant=tenant) == []
@@ -157,8 +126,8 @@ async def test_an_expired_lease_stops_delivery_to_the_tenants_own_webhook(tmp_pa
         # The next tenant gets its own messages at its own webhook, never acme's.
         clock.advance(hours=48)
         await septet.numbers.sweep()
-        await _lease(septet, "beta", NUMBER)
-        fresh = await _text(septet, NUMBER, "Your code is 444444")
+        await lease_number(septet, "beta", NUMBER, HOUR)
+        fresh = await receive_text(septet, NUMBER, "Your code is 444444")
         assert fresh.tenant == "beta"
         await _delivered(septet, "beta", fresh)
         assert _received(receiver, "beta") == [fresh.id]
@@ -175,21 +144,15 @@ async def test_same_named_destinations_stay_apart_and_deleting_one_leaves_the_ot
     tmp_path: Path,
 ) -> None:
     clock = Clock()
-    async with (
-        open_http_server(default=Answer(status=204)) as receiver,
-        engine.open(_config(tmp_path), clock=clock) as septet,
-    ):
-        for tenant in ("acme", "beta"):
-            await septet.create_tenant(tenant.title(), tenant_id=tenant)
-            await _hooks(septet, tenant, receiver)
-        await _stock(septet, NUMBER, OTHER)
-        await _lease(septet, "acme", NUMBER)
-        await _lease(septet, "beta", OTHER)
+    async with _acme_and_beta_with_hooks(tmp_path, clock) as (receiver, septet):
+        await stock_numbers(septet, NUMBER, OTHER)
+        await lease_number(septet, "acme", NUMBER, HOUR)
+        await lease_number(septet, "beta", OTHER, HOUR)
         assert [d.name for d in await septet.destinations(tenant="acme")] == ["hooks"]
         assert [d.name for d in await septet.destinations()] == []  # Config.tenant's
 
-        to_acme = await _text(septet, NUMBER, "Your code is 111111")
-        to_beta = await _text(septet, OTHER, "Your code is 222222")
+        to_acme = await receive_text(septet, NUMBER, "Your code is 111111")
+        to_beta = await receive_text(septet, OTHER, "Your code is 222222")
         await _delivered(septet, "acme", to_acme)
         await _delivered(septet, "beta", to_beta)
         assert _received(receiver, "acme") == [to_acme.id]
@@ -203,8 +166,8 @@ async def test_same_named_destinations_stay_apart_and_deleting_one_leaves_the_ot
         assert (await septet.destination("hooks", tenant="beta")).name == "hooks"
         assert septet.routes(tenant="acme").default == ()
         assert septet.routes(tenant="beta").default == ("hooks",)
-        kept = await _text(septet, NUMBER, "Your code is 333333")
-        again = await _text(septet, OTHER, "Your code is 444444")
+        kept = await receive_text(septet, NUMBER, "Your code is 333333")
+        again = await receive_text(septet, OTHER, "Your code is 444444")
         await _delivered(septet, "beta", again)
         assert await septet.deliveries(message_id=kept.id, tenant="acme") == []
         assert _received(receiver, "acme") == [to_acme.id]
@@ -216,8 +179,8 @@ async def test_same_named_destinations_stay_apart_and_deleting_one_leaves_the_ot
         )
         rule = RouteRule(name="all", numbers=(NUMBER, OTHER), destinations=("codes",))
         await septet.set_routes(RouteTable(rules=(rule,)), tenant="acme")
-        mine = await _text(septet, NUMBER, "Your code is 555555")
-        theirs = await _text(septet, OTHER, "Your code is 666666")
+        mine = await receive_text(septet, NUMBER, "Your code is 555555")
+        theirs = await receive_text(septet, OTHER, "Your code is 666666")
         await _delivered(septet, "acme", mine)
         await _delivered(septet, "beta", theirs)
         codes = [r.json()["data"]["id"] for r in receiver.requests if r.target == "/acme-codes"]
@@ -225,7 +188,7 @@ async def test_same_named_destinations_stay_apart_and_deleting_one_leaves_the_ot
 
 
 async def test_the_quarantine_and_unknown_tenants_have_no_destinations(tmp_path: Path) -> None:
-    async with engine.open(_config(tmp_path)) as septet:
+    async with engine.open(numbers_config(tmp_path)) as septet:
         for tenant in ("quarantine:unleased", "quarantine:cooling-off"):
             with pytest.raises(DefinitionConflictError, match="quarantine"):
                 await septet.create_destination("hooks", "webhook", tenant=tenant)
@@ -240,14 +203,14 @@ async def test_the_quarantine_and_unknown_tenants_have_no_destinations(tmp_path:
 async def test_a_tenants_stored_destinations_deliver_after_a_restart(tmp_path: Path) -> None:
     clock = Clock()
     async with open_http_server(default=Answer(status=204)) as receiver:
-        async with engine.open(_config(tmp_path), clock=clock) as septet:
+        async with engine.open(numbers_config(tmp_path), clock=clock) as septet:
             await septet.create_tenant("Acme", tenant_id="acme")
             await _hooks(septet, "acme", receiver)
-            await _stock(septet, NUMBER)
-            await _lease(septet, "acme", NUMBER)
-        async with engine.open(_config(tmp_path), clock=clock) as septet:
+            await stock_numbers(septet, NUMBER)
+            await lease_number(septet, "acme", NUMBER, HOUR)
+        async with engine.open(numbers_config(tmp_path), clock=clock) as septet:
             assert septet.routes(tenant="acme").source == "api"
-            message = await _text(septet, NUMBER, "Your code is 111111")
+            message = await receive_text(septet, NUMBER, "Your code is 111111")
             assert message.tenant == "acme"
             await _delivered(septet, "acme", message)
             assert _received(receiver, "acme") == [message.id]
@@ -258,7 +221,7 @@ async def test_a_tenants_stored_destinations_deliver_after_a_restart(tmp_path: P
 
 @asynccontextmanager
 async def _api(tmp_path: Path) -> AsyncIterator[tuple[engine.Septet, httpx.AsyncClient]]:
-    async with engine.open(_config(tmp_path)) as septet, trio.open_nursery() as nursery:
+    async with engine.open(numbers_config(tmp_path)) as septet, trio.open_nursery() as nursery:
         url = await nursery.start(serve_api, septet, ApiConfig(port=0, admin_key=ADMIN), {})
         async with httpx.AsyncClient(base_url=url) as client:
             yield septet, client
@@ -376,12 +339,12 @@ async def test_a_tenant_with_destinations_or_leases_is_not_deleted(tmp_path: Pat
     clock = Clock()
     async with (
         open_http_server(default=Answer(status=204)) as receiver,
-        engine.open(_config(tmp_path), clock=clock) as septet,
+        engine.open(numbers_config(tmp_path), clock=clock) as septet,
     ):
         await septet.create_tenant("Acme", tenant_id="acme")
         await _hooks(septet, "acme", receiver)
-        await _stock(septet, NUMBER)
-        lease = await _lease(septet, "acme", NUMBER)
+        await stock_numbers(septet, NUMBER)
+        lease = await lease_number(septet, "acme", NUMBER, HOUR)
         with pytest.raises(TenantConflictError, match="destinations"):
             await septet.delete_tenant("acme")
         await septet.set_routes(RouteTable(), tenant="acme")

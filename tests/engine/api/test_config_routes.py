@@ -14,6 +14,7 @@ import httpx
 import pytest
 import trio
 from http_server import Answer, HttpTestServer, open_http_server
+from problem_json import problem
 from standardwebhooks.webhooks import Webhook
 from structlog.testing import capture_logs
 
@@ -75,14 +76,6 @@ async def _server(
         nursery.cancel_scope.cancel()
 
 
-def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    document: dict[str, Any] = response.json()
-    assert document["status"] == status
-    return document
-
-
 async def _eventually(
     probe: Callable[[], Awaitable[T]], accept: Callable[[T], bool], *, seconds: float = 5.0
 ) -> T:
@@ -128,7 +121,7 @@ async def test_config_destinations_are_listed_read_only_with_secrets_redacted(
             await client.delete("/v1/destinations/cfg"),
             await client.post("/v1/destinations", json={"name": "cfg", **body}),
         ):
-            assert "config file" in _problem(response, 409)["detail"]
+            assert "config file" in problem(response, 409)["detail"]
         routes = await client.get("/v1/routes")
         assert routes.json() == {
             "rules": [],
@@ -198,8 +191,8 @@ async def test_bad_definitions_are_422_naming_the_key(tmp_path: Path) -> None:
             ({"name": "a", "config": good}, "adapter"),
         ]
         for body, key in cases:
-            problem = _problem(await client.post("/v1/destinations", json=body), 422)
-            assert problem["key"] == key, (body, problem)
+            refused = problem(await client.post("/v1/destinations", json=body), 422)
+            assert refused["key"] == key, (body, refused)
         table_cases: list[tuple[dict[str, Any], str]] = [
             ({"rules": [{"name": "r", "destinations": ["ghost"]}]}, "rules[0].destinations[0]"),
             ({"default": ["cfg", "ghost"]}, "default[1]"),
@@ -210,10 +203,10 @@ async def test_bad_definitions_are_422_naming_the_key(tmp_path: Path) -> None:
             ({"rules": [{"name": "r", "destinations": []}]}, "rules[0].destinations"),
         ]
         for table, key in table_cases:
-            problem = _problem(await client.put("/v1/routes", json=table), 422)
-            assert problem["key"] == key, (table, problem)
-        _problem(await client.post("/v1/destinations", content=b"{not json"), 400)
-        _problem(await client.put("/v1/routes", content=b""), 400)
+            refused = problem(await client.put("/v1/routes", json=table), 422)
+            assert refused["key"] == key, (table, refused)
+        problem(await client.post("/v1/destinations", content=b"{not json"), 400)
+        problem(await client.put("/v1/routes", content=b""), 400)
         assert (await client.get("/v1/destinations")).json()["data"][1:] == []
         assert (await client.get("/v1/routes")).json()["version"] == 0
 
@@ -315,15 +308,15 @@ async def test_changes_based_on_a_stale_version_are_412(tmp_path: Path) -> None:
             await client.put("/v1/destinations/new", json=body, headers={"if-match": "*"}),
             await client.put("/v1/destinations/ops", json=body, headers={"if-match": "nonsense"}),
         ):
-            _problem(response, 412)
+            problem(response, 412)
         assert (await client.get("/v1/destinations/new")).status_code == 404
         routes = await client.put("/v1/routes", json={"default": ["ops"]})
         etag = routes.headers["etag"]
         assert (await client.put("/v1/routes", json={"default": []})).status_code == 200
-        _problem(
+        problem(
             await client.put("/v1/routes", json={"default": []}, headers={"if-match": etag}), 412
         )
-        _problem(await client.delete("/v1/routes", headers={"if-match": etag}), 412)
+        problem(await client.delete("/v1/routes", headers={"if-match": etag}), 412)
         current = (await client.get("/v1/routes")).headers["etag"]
         reset = await client.delete("/v1/routes", headers={"if-match": current})
         assert (reset.json()["source"], reset.json()["default"]) == ("config", ["cfg"])
@@ -377,17 +370,17 @@ async def test_delete_is_refused_while_routed_and_leaves_deliveries_waiting(
         message = (await septet.ingest(_text(cid="m1"))).message
         assert message is not None
         await _received(gone, 1)  # 410: the destination is disabled, its delivery held
-        refused = _problem(await client.delete("/v1/destinations/ops"), 409)
+        refused = problem(await client.delete("/v1/destinations/ops"), 409)
         assert "rule 'codes'" in refused["detail"]
         assert "the default" in refused["detail"]
-        _problem(await client.delete("/v1/destinations/ops?force=maybe"), 400)
+        problem(await client.delete("/v1/destinations/ops?force=maybe"), 400)
         deleted = await client.delete("/v1/destinations/ops?force=true")
         assert deleted.json() == {"destination": "ops", "openDeliveries": 1}
         routes = (await client.get("/v1/routes")).json()
         assert (routes["rules"][0]["destinations"], routes["default"]) == (["cfg"], [])
         assert "ops" not in septet.destination_names
-        _problem(await client.get("/v1/destinations/ops"), 404)
-        _problem(await client.delete("/v1/destinations/ops"), 404)
+        problem(await client.get("/v1/destinations/ops"), 404)
+        problem(await client.delete("/v1/destinations/ops"), 404)
         [held] = await septet.deliveries(destination="ops")
         assert held.status == "pending"
         # The delivery waits for a destination of the name: here one comes back.
@@ -435,8 +428,8 @@ async def test_test_fire_reports_a_live_and_a_dead_target(tmp_path: Path) -> Non
         assert failed["error"]
         configured = (await client.post("/v1/destinations/cfg/test")).json()
         assert configured["outcome"] == "delivered"
-        _problem(await client.post("/v1/destinations/ghost/test"), 404)
-        _problem(await client.post("/v1/destinations/live/test", json={"bogus": 1}), 422)
+        problem(await client.post("/v1/destinations/ghost/test"), 404)
+        problem(await client.post("/v1/destinations/live/test", json={"bogus": 1}), 422)
         # Nothing of a test is stored: no message, no delivery.
         assert await septet.deliveries() == []
         assert await septet.messages() == []

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import trio
+from problem_json import problem
 
 import engine
 from engine.api import serve_api
@@ -124,12 +125,21 @@ async def _world(tmp_path: Path) -> AsyncIterator[World]:
         nursery.cancel_scope.cancel()
 
 
-def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    document: dict[str, Any] = response.json()
-    assert document["status"] == status
-    return document
+async def _offer(
+    world: World, admin: dict[str, str], number: str, prices: dict[str, int]
+) -> httpx.Response:
+    """The operator's answer to putting ``number`` up for rent in GB through ``tw``."""
+    return await world.client.post(
+        "/v1/inventory",
+        headers=admin,
+        json={
+            "number": number,
+            "country": "GB",
+            "carrier": "tw",
+            "prices": prices,
+            "currency": "GBP",
+        },
+    )
 
 
 async def test_search_lease_confirm_and_list_with_time_left(tmp_path: Path) -> None:
@@ -209,7 +219,7 @@ async def test_another_tenants_ids_answer_404_and_its_lists_are_empty(tmp_path: 
             ("POST", "/v1/leases", {"quoteId": quote["id"]}),
             ("GET", f"/v1/messages/{message.id}", None),
         ]:
-            _problem(await world.call(world.beta, method, target, json=body), 404)
+            problem(await world.call(world.beta, method, target, json=body), 404)
         assert (await world.ok(world.beta, "GET", "/v1/leases?all=true"))["data"] == []
         assert (await world.ok(world.beta, "GET", "/v1/billing/charges"))["data"] == []
         assert (await world.ok(world.beta, "GET", "/v1/messages"))["data"] == []
@@ -218,7 +228,7 @@ async def test_another_tenants_ids_answer_404_and_its_lists_are_empty(tmp_path: 
         taken = await world.call(
             world.beta, "POST", f"/v1/numbers/{LONDON}/lease", json={"term": DAY}
         )
-        assert "leased" in _problem(taken, 409)["detail"]
+        assert "leased" in problem(taken, 409)["detail"]
         # Tenants' keys are not the operator's.
         for method, target in [
             ("GET", "/v1/inventory"),
@@ -227,7 +237,7 @@ async def test_another_tenants_ids_answer_404_and_its_lists_are_empty(tmp_path: 
             ("DELETE", f"/v1/inventory/{LONDON}"),
             ("GET", "/v1/quarantine/messages"),
         ]:
-            refused = _problem(await world.call(world.beta, method, target, json={}), 403)
+            refused = problem(await world.call(world.beta, method, target, json={}), 403)
             assert refused["scope"].split(":")[0] in ("inventory", "quarantine")
         # Nothing of acme's was touched.
         kept = await world.ok(world.acme, "GET", path)
@@ -250,7 +260,7 @@ async def test_a_viewer_reads_but_cannot_write(tmp_path: Path) -> None:
             ("GET", "/v1/billing/charges", "billing:read"),
             ("GET", "/v1/billing/statements/2025-01", "billing:read"),
         ]:
-            refused = _problem(await world.call(world.viewer, method, target, json={}), 403)
+            refused = problem(await world.call(world.viewer, method, target, json={}), 403)
             assert refused["scope"] == scope
         assert (await world.ok(world.acme, "GET", path))["state"] == "active"
 
@@ -265,7 +275,7 @@ async def test_a_revoked_key_fails_at_once(tmp_path: Path) -> None:
         revoked = await world.call(world.acme, "DELETE", f"/v1/keys/{created['key']['id']}")
         assert revoked.status_code == 204
         refused = await world.call(key, "POST", "/v1/leases", json={"quoteId": quote["id"]})
-        assert _problem(refused, 401)["detail"] == "the API key was revoked"
+        assert problem(refused, 401)["detail"] == "the API key was revoked"
         assert (await world.ok(world.acme, "GET", "/v1/leases"))["data"] == []
 
 
@@ -313,8 +323,8 @@ async def test_cooling_off_hides_messages_which_only_operators_read(tmp_path: Pa
         assert ids(await world.ok(world.acme, "GET", "/v1/messages")) == [own.id]
         assert ids(await world.ok(world.beta, "GET", "/v1/messages")) == [fresh.id]
         for key in (world.acme, world.beta):
-            _problem(await world.call(key, "GET", f"/v1/messages/{cooling.id}"), 404)
-            _problem(await world.call(key, "GET", "/v1/quarantine/messages"), 403)
+            problem(await world.call(key, "GET", f"/v1/messages/{cooling.id}"), 404)
+            problem(await world.call(key, "GET", "/v1/quarantine/messages"), 403)
             waited = await world.ok(
                 key,
                 "GET",
@@ -336,8 +346,8 @@ async def test_cooling_off_hides_messages_which_only_operators_read(tmp_path: Pa
         assert [q["message"]["id"] for q in page.json()["data"]] == [before.id]
         # The quarantine is no tenant: an operator cannot act as it.
         as_quarantine = {**admin, "septet-tenant": "quarantine:cooling-off"}
-        _problem(await world.client.get("/v1/messages", headers=as_quarantine), 404)
-        _problem(await world.client.get("/v1/quarantine/messages?reason=nope", headers=admin), 400)
+        problem(await world.client.get("/v1/messages", headers=as_quarantine), 404)
+        problem(await world.client.get("/v1/quarantine/messages?reason=nope", headers=admin), 400)
 
 
 async def test_statements_as_json_and_csv(tmp_path: Path) -> None:
@@ -382,8 +392,8 @@ async def test_statements_as_json_and_csv(tmp_path: Path) -> None:
         monthly = await world.ok(world.acme, "GET", "/v1/billing/charges?month=2025-02")
         assert [c["kind"] for c in monthly["data"]] == ["lease"]
         for bad in ("/v1/billing/statements/2025-13", "/v1/billing/statements/2025-01?format=x"):
-            _problem(await world.call(world.acme, "GET", bad), 400)
-        _problem(await world.call(world.acme, "GET", "/v1/billing/charges?month=jan"), 400)
+            problem(await world.call(world.acme, "GET", bad), 400)
+        problem(await world.call(world.acme, "GET", "/v1/billing/charges?month=jan"), 400)
 
 
 async def test_bad_input_gets_the_right_4xx(tmp_path: Path) -> None:
@@ -393,74 +403,44 @@ async def test_bad_input_gets_the_right_4xx(tmp_path: Path) -> None:
         bad_term = await world.call(
             world.acme, "POST", lease_path, json={"term": {"unit": "day", "count": 0}}
         )
-        assert _problem(bad_term, 422)["key"] == "term"
+        assert problem(bad_term, 422)["key"] == "term"
         unit = await world.call(
             world.acme, "POST", lease_path, json={"term": {"unit": "week", "count": 1}}
         )
-        assert _problem(unit, 422)["key"] == "term.unit"
+        assert problem(unit, 422)["key"] == "term.unit"
         await world.client.patch(
             f"/v1/inventory/{LONDON}", headers=admin, json={"prices": {"day": 90}}
         )
         monthly = await world.call(
             world.acme, "POST", lease_path, json={"term": {"unit": "month", "count": 1}}
         )
-        assert _problem(monthly, 422)["key"] == "term"
-        _problem(await world.call(world.acme, "POST", lease_path, content=b"{"), 400)
+        assert problem(monthly, 422)["key"] == "term"
+        problem(await world.call(world.acme, "POST", lease_path, content=b"{"), 400)
         unknown = await world.call(
             world.acme, "POST", "/v1/numbers/+447700900000/lease", json={"term": DAY}
         )
-        _problem(unknown, 404)
-        _problem(await world.call(world.acme, "GET", "/v1/leases/lse_nope"), 404)
-        _problem(await world.call(world.acme, "GET", "/v1/numbers?capability=fax"), 400)
-        _problem(await world.call(world.acme, "GET", "/v1/numbers?country=GBR"), 400)
+        problem(unknown, 404)
+        problem(await world.call(world.acme, "GET", "/v1/leases/lse_nope"), 404)
+        problem(await world.call(world.acme, "GET", "/v1/numbers?capability=fax"), 400)
+        problem(await world.call(world.acme, "GET", "/v1/numbers?country=GBR"), 400)
 
         quote = await world.ok(world.acme, "POST", lease_path, json={"term": DAY})
         world.clock.now += timedelta(minutes=10)
         late = await world.call(world.acme, "POST", "/v1/leases", json={"quoteId": quote["id"]})
-        assert "expired" in _problem(late, 409)["detail"]
-        _problem(await world.call(world.acme, "POST", "/v1/leases", json={"quoteId": "x"}), 404)
+        assert "expired" in problem(late, 409)["detail"]
+        problem(await world.call(world.acme, "POST", "/v1/leases", json={"quoteId": "x"}), 404)
 
-        twice = await world.client.post(
-            "/v1/inventory",
-            headers=admin,
-            json={
-                "number": LONDON,
-                "country": "GB",
-                "carrier": "tw",
-                "prices": {"day": 1},
-                "currency": "GBP",
-            },
-        )
-        _problem(twice, 409)
-        national = await world.client.post(
-            "/v1/inventory",
-            headers=admin,
-            json={
-                "number": "07700900555",
-                "country": "GB",
-                "carrier": "tw",
-                "prices": {"day": 1},
-                "currency": "GBP",
-            },
-        )
-        assert _problem(national, 422)["key"] == "number"
-        priceless = await world.client.post(
-            "/v1/inventory",
-            headers=admin,
-            json={
-                "number": "+447700900555",
-                "country": "GB",
-                "carrier": "tw",
-                "prices": {},
-                "currency": "GBP",
-            },
-        )
-        assert _problem(priceless, 422)["key"] == "prices"
+        twice = await _offer(world, admin, LONDON, {"day": 1})
+        problem(twice, 409)
+        national = await _offer(world, admin, "07700900555", {"day": 1})
+        assert problem(national, 422)["key"] == "number"
+        priceless = await _offer(world, admin, "+447700900555", {})
+        assert problem(priceless, 422)["key"] == "prices"
         await world.lease(world.acme, LONDON)
-        _problem(await world.client.delete(f"/v1/inventory/{LONDON}", headers=admin), 409)
+        problem(await world.client.delete(f"/v1/inventory/{LONDON}", headers=admin), 409)
         removed = await world.client.delete(f"/v1/inventory/{NEW_YORK}", headers=admin)
         assert removed.status_code == 204
-        _problem(await world.client.get(f"/v1/inventory/{NEW_YORK}", headers=admin), 404)
+        problem(await world.client.get(f"/v1/inventory/{NEW_YORK}", headers=admin), 404)
         inventory = (await world.client.get("/v1/inventory?state=leased", headers=admin)).json()
         assert [(n["number"], n["lessee"]) for n in inventory["data"]] == [(LONDON, "acme")]
         actions = [e.action for e in await world.septet.audit_log(None)]

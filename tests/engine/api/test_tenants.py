@@ -16,6 +16,7 @@ import httpx
 import pytest
 import trio
 from http_server import Answer, open_http_server
+from problem_json import problem
 from structlog.testing import capture_logs
 
 import engine
@@ -114,14 +115,6 @@ async def _world(tmp_path: Path, **api: Any) -> AsyncIterator[World]:
             nursery.cancel_scope.cancel()
 
 
-def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    document: dict[str, Any] = response.json()
-    assert document["status"] == status
-    return document
-
-
 async def test_another_tenants_ids_answer_404_on_every_endpoint(tmp_path: Path) -> None:
     async with _world(tmp_path) as world:
         owner, beta = world.default_owner, world.beta_owner
@@ -151,7 +144,7 @@ async def test_another_tenants_ids_answer_404_on_every_endpoint(tmp_path: Path) 
             ("DELETE", f"/v1/keys/{own_key}"),
             ("DELETE", f"/v1/members/{member_id}"),
         ]:
-            _problem(await world.as_key(beta, method, path), 404)
+            problem(await world.as_key(beta, method, path), 404)
         for path in ("/v1/messages", "/v1/deliveries", "/v1/destinations", "/v1/members"):
             assert (await world.as_key(beta, "GET", path)).json()["data"] == [], path
         beta_keys = (await world.as_key(beta, "GET", "/v1/keys")).json()["data"]
@@ -166,7 +159,7 @@ async def test_another_tenants_ids_answer_404_on_every_endpoint(tmp_path: Path) 
         assert put.status_code == 200, put.text
         assert world.septet.routes() == default_routes
         assert world.septet.routes(tenant="beta").source == "api"
-        _problem(await world.as_key(beta, "POST", "/v1/sandbox/messages", json={}), 403)
+        problem(await world.as_key(beta, "POST", "/v1/sandbox/messages", json={}), 403)
 
         # Nothing was touched: the message, the key and the member are all still there.
         assert await world.septet.get(message) is not None
@@ -183,29 +176,29 @@ async def test_the_operator_sees_every_tenant_it_names(tmp_path: Path) -> None:
         message = f"/v1/messages/{world.message_id}"
         assert (await world.client.get(message, headers=admin)).status_code == 200
         as_beta = {**admin, "septet-tenant": "beta"}
-        _problem(await world.client.get(message, headers=as_beta), 404)
+        problem(await world.client.get(message, headers=as_beta), 404)
         keys = (await world.client.get("/v1/keys", headers=as_beta)).json()["data"]
         assert [k["name"] for k in keys] == ["beta owner"]
         unknown = await world.client.get("/v1/messages", headers={**admin, "septet-tenant": "x"})
-        assert "no tenant" in _problem(unknown, 404)["detail"]
+        assert "no tenant" in problem(unknown, 404)["detail"]
         assert (await world.client.get("/v1/tenants/beta", headers=admin)).json()["name"] == "Beta"
-        _problem(await world.client.get("/v1/tenants/nope", headers=admin), 404)
+        problem(await world.client.get("/v1/tenants/nope", headers=admin), 404)
         taken = await world.client.post(
             "/v1/tenants", json={"id": "beta", "name": "B"}, headers=admin
         )
-        _problem(taken, 409)
+        problem(taken, 409)
 
         # The receiving tenant is not deleted; another one is, and its keys stop at once.
-        _problem(await world.client.delete("/v1/tenants/default", headers=admin), 409)
+        problem(await world.client.delete("/v1/tenants/default", headers=admin), 409)
         assert (await world.as_key(world.beta_owner, "GET", "/v1/keys")).status_code == 200
         assert (await world.client.delete("/v1/tenants/beta", headers=admin)).status_code == 204
         gone = await world.as_key(world.beta_owner, "GET", "/v1/keys")
-        assert _problem(gone, 401)["detail"] == "the API key was revoked"
-        _problem(await world.client.delete("/v1/tenants/beta", headers=admin), 404)
+        assert problem(gone, 401)["detail"] == "the API key was revoked"
+        problem(await world.client.delete("/v1/tenants/beta", headers=admin), 404)
 
         # A tenant's owner is no operator.
         refused = await world.as_key(world.default_owner, "GET", "/v1/tenants")
-        assert _problem(refused, 403)["scope"] == "tenants:read"
+        assert problem(refused, 403)["scope"] == "tenants:read"
 
 
 async def test_a_viewer_reads_but_cannot_write(tmp_path: Path) -> None:
@@ -224,7 +217,7 @@ async def test_a_viewer_reads_but_cannot_write(tmp_path: Path) -> None:
             ("GET", "/v1/audit", "audit:read"),
             ("POST", "/v1/tenants", "tenants:write"),
         ]:
-            refused = _problem(await world.as_key(viewer, method, path, json={}), 403)
+            refused = problem(await world.as_key(viewer, method, path, json={}), 403)
             assert refused["scope"] == scope
             assert scope in refused["detail"]
         assert await world.septet.get(world.message_id) is not None
@@ -237,7 +230,7 @@ async def test_a_key_grants_no_more_than_its_role_and_its_maker(tmp_path: Path) 
         assert narrow["key"]["scopes"] == ["messages:read"]
         reader = narrow["secret"]
         assert (await world.as_key(reader, "GET", "/v1/messages")).status_code == 200
-        _problem(await world.as_key(reader, "GET", "/v1/deliveries"), 403)
+        problem(await world.as_key(reader, "GET", "/v1/deliveries"), 403)
 
         beyond = await world.as_key(
             owner,
@@ -245,12 +238,12 @@ async def test_a_key_grants_no_more_than_its_role_and_its_maker(tmp_path: Path) 
             "/v1/keys",
             json={"name": "x", "role": "viewer", "scopes": ["keys:write"]},
         )
-        assert _problem(beyond, 422)["key"] == "scopes"
+        assert problem(beyond, 422)["key"] == "scopes"
         admin = (await world.new_key(owner, name="admin", role="admin"))["secret"]
         escalate = await world.as_key(
             admin, "POST", "/v1/keys", json={"name": "x", "role": "owner"}
         )
-        assert "messages:delete" in _problem(escalate, 403)["detail"]
+        assert "messages:delete" in problem(escalate, 403)["detail"]
         assert (
             await world.as_key(admin, "POST", "/v1/keys", json={"name": "v", "role": "viewer"})
         ).status_code == 201
@@ -268,23 +261,23 @@ async def test_a_revoked_or_rotated_key_fails_at_once(tmp_path: Path) -> None:
         fresh = rotated.json()["secret"]
         assert fresh != secret
         assert rotated.json()["key"]["rotatedAt"]
-        _problem(await world.as_key(secret, "GET", "/v1/messages"), 401)
+        problem(await world.as_key(secret, "GET", "/v1/messages"), 401)
         assert (await world.as_key(fresh, "GET", "/v1/messages")).status_code == 200
 
         assert (await world.as_key(owner, "DELETE", f"/v1/keys/{key_id}")).status_code == 204
-        refused = _problem(await world.as_key(fresh, "GET", "/v1/messages"), 401)
+        refused = problem(await world.as_key(fresh, "GET", "/v1/messages"), 401)
         assert refused["detail"] == "the API key was revoked"
         assert (await world.as_key(owner, "DELETE", f"/v1/keys/{key_id}")).status_code == 204
-        _problem(await world.as_key(owner, "POST", f"/v1/keys/{key_id}/rotate"), 404)
+        problem(await world.as_key(owner, "POST", f"/v1/keys/{key_id}/rotate"), 404)
 
         # Through the embedding API too: the next request fails.
         other = await world.new_key(owner, name="other", role="viewer")
         assert (await world.as_key(other["secret"], "GET", "/v1/messages")).status_code == 200
         await world.septet.revoke_key(other["key"]["id"], tenant="default")
-        _problem(await world.as_key(other["secret"], "GET", "/v1/messages"), 401)
+        problem(await world.as_key(other["secret"], "GET", "/v1/messages"), 401)
 
         for bad in ("sk_nope", "sk_" + "0" * 32 + "_x", secret[:-1] + "A"):
-            _problem(await world.as_key(bad, "GET", "/v1/messages"), 401)
+            problem(await world.as_key(bad, "GET", "/v1/messages"), 401)
 
 
 async def test_an_expired_key_fails(tmp_path: Path) -> None:
@@ -297,7 +290,7 @@ async def test_an_expired_key_fails(tmp_path: Path) -> None:
         assert (await world.as_key(brief["secret"], "GET", "/v1/messages")).status_code == 200
         await trio.sleep(1.1)
         expired = await world.as_key(brief["secret"], "GET", "/v1/messages")
-        assert _problem(expired, 401)["detail"] == "the API key has expired"
+        assert problem(expired, 401)["detail"] == "the API key has expired"
         assert expired.headers["www-authenticate"].startswith("Bearer")
 
 
@@ -336,7 +329,7 @@ async def test_every_change_is_audited_with_its_actor_and_time(tmp_path: Path) -
         added = await world.as_key(
             owner, "POST", "/v1/members", json={"email": "ana@example.com", "role": "viewer"}
         )
-        _problem(
+        problem(
             await world.as_key(
                 owner, "POST", "/v1/members", json={"email": "ana@example.com", "role": "admin"}
             ),
@@ -373,7 +366,7 @@ async def test_every_change_is_audited_with_its_actor_and_time(tmp_path: Path) -
             "role": "viewer",
             "scopes": created["key"]["scopes"],
         }
-        _problem(await world.as_key(owner, "GET", "/v1/audit?before=nope"), 400)
+        problem(await world.as_key(owner, "GET", "/v1/audit?before=nope"), 400)
         beta_audit = (await world.as_key(world.beta_owner, "GET", "/v1/audit")).json()["data"]
         assert [e["action"] for e in beta_audit] == ["key.create", "tenant.create"]
 
@@ -383,7 +376,7 @@ async def test_a_key_over_its_rate_is_told_when_to_retry(tmp_path: Path) -> None
         key = world.beta_owner
         answers = [await world.as_key(key, "GET", "/v1/messages") for _ in range(4)]
         assert [a.status_code for a in answers] == [200, 200, 200, 429]
-        limited = _problem(answers[-1], 429)
+        limited = problem(answers[-1], 429)
         assert "rate" in limited["detail"]
         assert answers[-1].headers["retry-after"] == "2"
         # Another key has its own bucket; the admin key has none.

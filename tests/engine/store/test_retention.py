@@ -50,6 +50,22 @@ async def _get(store: Store, message: Message) -> Message:
     return found
 
 
+async def _failed_once(store: Store, delivery_id: str, *, due_at: datetime) -> None:
+    """Record a first attempt of the delivery that failed (HTTP 503), to retry at
+    ``due_at``."""
+    attempt = DeliveryAttempt(
+        delivery_id=delivery_id,
+        attempt=1,
+        started_at=NOW,
+        duration_ms=5.0,
+        outcome="retry",
+        status_code=503,
+        error="busy",
+        response=None,
+    )
+    await store.finish_attempt(attempt, status="pending", due_at=due_at, retry_step=1)
+
+
 async def _purge(store: Store, tenant: str, days: int, *, batch: int = 2) -> int:
     return await store.purge_bodies(
         tenant,
@@ -146,17 +162,7 @@ async def test_an_attempt_finishing_after_the_purge_does_not_fail(
     now = datetime.now(UTC)  # deliveries are due when they were written
     [claimed] = await store.claim_deliveries("hook", now=now, lease_seconds=30, limit=5)
     assert await _purge(store, "acme", 30) == 1
-    attempt = DeliveryAttempt(
-        delivery_id=claimed.id,
-        attempt=1,
-        started_at=NOW,
-        duration_ms=5.0,
-        outcome="retry",
-        status_code=503,
-        error="busy",
-        response=None,
-    )
-    await store.finish_attempt(attempt, status="pending", due_at=now, retry_step=1)
+    await _failed_once(store, claimed.id, due_at=now)
     # Delivered again later, the message is what is left of it.
     [again] = await store.claim_deliveries("hook", now=now, lease_seconds=30, limit=5)
     assert again.message.id == message.id
@@ -183,21 +189,7 @@ async def test_erasure_by_number_takes_everything_and_keeps_dedupe(
     assert len(claimed) == 4
     for delivery in claimed:
         if delivery.message.id in (erased[0].id, other.id):
-            await store.finish_attempt(
-                DeliveryAttempt(
-                    delivery_id=delivery.id,
-                    attempt=1,
-                    started_at=NOW,
-                    duration_ms=1.0,
-                    outcome="retry",
-                    status_code=500,
-                    error="down",
-                    response=None,
-                ),
-                status="pending",
-                due_at=NOW,
-                retry_step=1,
-            )
+            await _failed_once(store, delivery.id, due_at=NOW)
     report = await store.commit_status(
         records.report(tenant="acme", number_used=target, refers_to=erased[0].carrier_message_id)
     )
