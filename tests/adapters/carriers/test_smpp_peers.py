@@ -70,6 +70,12 @@ async def child(command: list[str], **options: object) -> AsyncIterator[trio.Pro
         with trio.CancelScope(shield=True):
             if process.returncode is None:
                 process.terminate()
+                # drive_smpp sometimes sits out a SIGTERM (its graceful shutdown waits
+                # on a peer that is gone): give it a moment, then kill it.
+                with trio.move_on_after(5):
+                    await process.wait()
+                if process.returncode is None:
+                    process.kill()
             await process.wait()
 
 
