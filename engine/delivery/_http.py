@@ -151,6 +151,7 @@ class HttpClient:
         self._idle_timeout = idle_timeout
         self._pools: dict[Origin, OriginPool] = {}
         self._targets: dict[str | httpx.URL, _Target] = {}
+        self._shown: dict[tuple[httpx.URL, tuple[str, ...]], tuple[str, list[str]]] = {}
         self._next_sweep = -math.inf
         self._closed = False
 
@@ -170,7 +171,21 @@ class HttpClient:
         self._closed = True
         for pool in self._pools.values():
             pool.close()
+        self._shown.clear()  # it holds the secrets to hide: gone with the client
         await trio.lowlevel.checkpoint()
+
+    def shown_and_secrets(self, url: httpx.URL, redact: tuple[str, ...]) -> tuple[str, list[str]]:
+        """What may be shown of ``url`` (:func:`redact_url`), and what to hide in an answer
+        from it (:func:`url_secrets` with ``redact``): the same for every request to a
+        destination, so worked out once per client and URL (never change the list). The
+        client keeps them, secrets included, only while it is open."""
+        key = (url, redact)
+        found = self._shown.get(key)
+        if found is None:
+            if len(self._shown) >= _TARGETS_KEPT:
+                del self._shown[next(iter(self._shown))]  # the one kept longest
+            found = self._shown[key] = (redact_url(url), url_secrets(url, redact))
+        return found
 
     async def request(
         self,

@@ -26,7 +26,6 @@ by ``[redacted]`` (a receiver may echo the request).
 from __future__ import annotations
 
 import email.utils
-import functools
 import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -38,7 +37,7 @@ import msgspec
 from ..errors import PermanentDeliveryError, RetryableDeliveryError
 from ..model import DeliveryReceipt
 from ._http import HttpClient, parse_url
-from ._targets import redact_url, scrub_secrets, url_secrets
+from ._targets import scrub_secrets
 
 __all__ = [
     "HttpTargetResponse",
@@ -106,7 +105,7 @@ async def post_json(
         read_limit=read_limit,
         redact=redact,
     )
-    shown, secrets = _shown_and_secrets(parsed, redact)
+    shown, secrets = client.shown_and_secrets(parsed, redact)
     excerpt, cut = _excerpt(answer.body, answer.headers, secrets, excerpt_bytes)
     return HttpTargetResponse(
         target=shown,
@@ -172,13 +171,6 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
             when = when.replace(tzinfo=UTC)  # "-0000": an HTTP date is always GMT
         return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-@functools.lru_cache(maxsize=64)
-def _shown_and_secrets(url: httpx.URL, redact: tuple[str, ...]) -> tuple[str, list[str]]:
-    """What may be shown of ``url``, and what to hide of an answer to it: the same for
-    every delivery to a destination, so worked out once (the list is never changed)."""
-    return redact_url(url), url_secrets(url, redact)
 
 
 def _excerpt(

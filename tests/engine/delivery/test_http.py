@@ -394,3 +394,14 @@ def test_a_config_repr_shows_no_token() -> None:
     assert SECRET_TOKEN not in repr(config)
     assert "https://hooks.example.com" in repr(config)
     assert dict(config.__rich_repr__())["url"] == "https://hooks.example.com"
+
+
+@pytest.mark.trio
+async def test_what_a_client_shows_of_a_url_and_hides_in_its_answers() -> None:
+    url = httpx.URL("https://user:pw@hooks.example/services/T0123456789ABCDEFGH?token=s3cr3t-v4lue")
+    async with open_http_client(STRICT) as client:
+        shown, secrets = client.shown_and_secrets(url, ("whsec_signing",))
+        assert shown == "https://hooks.example"
+        assert {"pw", "T0123456789ABCDEFGH", "s3cr3t-v4lue", "whsec_signing"} <= set(secrets)
+        # Worked out once per URL and redaction: the same answer again.
+        assert client.shown_and_secrets(url, ("whsec_signing",)) == (shown, secrets)
