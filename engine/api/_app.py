@@ -54,8 +54,9 @@ from ._gatekeeper import Gatekeeper, caller_of
 from ._http_carriers import RETRY_AFTER as _RETRY_AFTER
 from ._http_carriers import CarrierWebhooks
 from ._number_routes import number_routes
-from ._openapi import MAX_LIMIT, MAX_WAIT, openapi_document
+from ._openapi import MAX_WAIT, openapi_document
 from ._privacy_routes import privacy_routes
+from ._routing import Refused, json_response, next_page, page_limit
 from ._sandbox import Sandboxes, SandboxInjection, SandboxRequest
 from ._tenant_routes import tenant_routes
 
@@ -95,10 +96,6 @@ def problem(status: int, title: str, detail: str | None = None, **headers: str) 
 
 def _unavailable(exc: Exception) -> Response:
     return problem(503, "Service Unavailable", str(exc), **{"retry-after": _RETRY_AFTER})
-
-
-def _json(value: object, status: int = 200) -> Response:
-    return Response(_encode(value), status_code=status, media_type=_JSON)
 
 
 def _webhook_answer(answer: WebhookResponse) -> Response:
@@ -213,6 +210,8 @@ class _Api:
                 return await endpoint(request)
             except ApiProblem as exc:
                 return problem(exc.status, exc.title, exc.detail)
+            except Refused as refused:
+                return refused.response()
             except (StoreError, EngineClosedError) as exc:
                 return problem(
                     503, "Service Unavailable", str(exc), **{"retry-after": _RETRY_AFTER}
@@ -241,14 +240,14 @@ class _Api:
     # Service ---------------------------------------------------------------------
 
     async def healthz(self, request: Request) -> Response:
-        return _json(Health(status="ok"))
+        return json_response(Health(status="ok"))
 
     async def readyz(self, request: Request) -> Response:
         try:
             await self._septet.messages(limit=1)
         except (StoreError, EngineClosedError) as exc:
             return _unavailable(exc)
-        return _json(Health(status="ready"))
+        return json_response(Health(status="ready"))
 
     async def metrics(self, request: Request) -> Response:
         return Response(
@@ -291,7 +290,7 @@ class _Api:
 
     async def list_messages(self, request: Request) -> Response:
         query = request.query_params
-        limit = _limit(query.get("limit"))
+        limit = page_limit(query.get("limit"))
         since = _time(query.get("since"), "since")
         until = _time(query.get("until"), "until")
         has_code = _flag(query.get("has_code"), "has_code")
@@ -311,9 +310,8 @@ class _Api:
             limit=limit + 1,
             tenant=_tenant(request),
         )
-        page = messages[:limit]
-        cursor = page[-1].id if len(messages) > limit and page else None
-        return _json(MessagePage(data=list(page), next=cursor))
+        page, cursor = next_page(messages, limit, lambda message: message.id)
+        return json_response(MessagePage(data=page, next=cursor))
 
     async def wait_for_message(self, request: Request) -> Response:
         """Long poll: the first message matching the filters received at or after
@@ -356,7 +354,7 @@ class _Api:
             nursery.start_soon(watch_client, nursery.cancel_scope)
         if failure is not None:
             raise failure
-        return _json(MessageWait(data=found))
+        return json_response(MessageWait(data=found))
 
     async def stream(self, request: Request) -> Response:
         """Server-Sent Events: each message as it commits (``event: message``, ``id`` the
@@ -378,7 +376,7 @@ class _Api:
         message = await self._septet.get(request.path_params["id"], tenant=_tenant(request))
         if message is None:
             raise ApiProblem(404, "Not Found", "no such message")
-        return _json(message)
+        return json_response(message)
 
     async def delete_message(self, request: Request) -> Response:
         if not await self._septet.delete_message(
@@ -410,7 +408,7 @@ class _Api:
             raise ApiProblem(400, "Bad Request", str(exc)) from None
         emit = self._septet._emit_as(simulator.name)
         results = [await emit(item) for item in items]
-        return _json(await SandboxInjection.of(results, self._septet.get), status=201)
+        return json_response(await SandboxInjection.of(results, self._septet.get), status=201)
 
     # Deliveries ------------------------------------------------------------------
 
@@ -420,7 +418,7 @@ class _Api:
         after = query.get("after")
         if after is not None and not _is_id(after, "dlv"):
             raise ApiProblem(400, "Bad Request", "after must be a delivery id (dlv_...)")
-        limit = _limit(query.get("limit"))
+        limit = page_limit(query.get("limit"))
         found = await self._septet.deliveries(
             message_id=query.get("message_id"),
             destination=query.get("destination"),
@@ -429,16 +427,15 @@ class _Api:
             limit=limit + 1,
             tenant=_tenant(request),
         )
-        page = found[:limit]
-        cursor = page[-1].id if len(found) > limit and page else None
-        return _json(DeliveryPage(data=list(page), next=cursor))
+        page, cursor = next_page(found, limit, lambda delivery: delivery.id)
+        return json_response(DeliveryPage(data=page, next=cursor))
 
     async def delivery_attempts(self, request: Request) -> Response:
         delivery_id, tenant = request.path_params["id"], _tenant(request)
         if await self._septet.delivery(delivery_id, tenant=tenant) is None:
             raise ApiProblem(404, "Not Found", "no such delivery")
         attempts = await self._septet.delivery_attempts(delivery_id, tenant=tenant)
-        return _json(AttemptList(data=list(attempts)))
+        return json_response(AttemptList(data=list(attempts)))
 
     async def replay_one(self, request: Request) -> Response:
         delivery_id, tenant = request.path_params["id"], _tenant(request)
@@ -447,7 +444,7 @@ class _Api:
         count = await self._septet.replay(delivery_id, tenant=tenant)
         if not count:
             raise ApiProblem(409, "Conflict", "the delivery is under way; replay it later")
-        return _json(Replayed(replayed=count))
+        return json_response(Replayed(replayed=count))
 
     async def replay_failed(self, request: Request) -> Response:
         name, tenant = self._destination(request)
@@ -458,7 +455,7 @@ class _Api:
             until=_time(query.get("until"), "until"),
             tenant=tenant,
         )
-        return _json(Replayed(replayed=count))
+        return json_response(Replayed(replayed=count))
 
     async def enable(self, request: Request) -> Response:
         name, tenant = self._destination(request)
@@ -466,7 +463,7 @@ class _Api:
             await self._septet.enable_destination(name, tenant=tenant)
         except KeyError:  # deleted since it was looked up
             raise ApiProblem(404, "Not Found", f"no destination is named {name!r}") from None
-        return _json(DestinationEnabled(destination=name, enabled=True))
+        return json_response(DestinationEnabled(destination=name, enabled=True))
 
     def _destination(self, request: Request) -> tuple[str, str]:
         """The destination the path names, of the caller's tenant (404 if it has none)."""
@@ -482,14 +479,6 @@ _sandbox_request = msgspec.json.Decoder(SandboxRequest).decode
 
 def _tenant(request: Request) -> str:
     return caller_of(request).tenant
-
-
-def _limit(text: str | None) -> int:
-    if text is None:
-        return 50
-    if not _is_number(text) or not 1 <= int(text) <= MAX_LIMIT:
-        raise ApiProblem(400, "Bad Request", f"limit must be a whole number from 1 to {MAX_LIMIT}")
-    return int(text)
 
 
 def _is_number(text: str) -> bool:
