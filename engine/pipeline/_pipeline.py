@@ -1,16 +1,21 @@
 """The ingest path: decode, normalize, reassemble, dedupe, extract, commit, notify.
 
 ``Pipeline.ingest`` returns only once the store has made the item durable, so a carrier
-that acknowledges after ``emit`` returns acknowledges only what is committed. A single
-item is decoded and its code extracted by a direct native call: at about a microsecond
-each, that is cheaper than the task switch it would take to gather concurrent items
-into one call. Concurrent items still share one store commit. An ingest cannot be cut
-short once its item reached the store: a caller that is cancelled mid-way still gets its
-item finished (committed, or not at all) before the cancellation lands, so a part is
-never stored without its set being completed and a committed message is never hidden
-from watchers. A message or status report is one store write, which the store answers
-before a cancellation lands; a part takes several steps (a lock, its write, maybe its
-set's completion), so it runs in a shielded cancel scope.
+that acknowledges after ``emit`` returns acknowledges only what is committed. Single
+ingests that start in the same scheduling round (a webhook server's concurrent
+requests, an embedding application's producers) are gathered into one
+``ingest_each``: the first of them yields once, so that the others of the round join
+it, then ingests them all in one decode, one native extraction and one store write, and
+hands each caller its own answer. An ingest alone in its round takes the direct path
+(its decode and extraction are single native calls), at the cost of that one yield.
+A caller cancelled while its item waits to be gathered leaves without it, nothing
+stored. An ingest cannot be cut short once its item reached the store: a caller that is
+cancelled mid-way still gets its item finished (committed, or not at all) before the
+cancellation lands, so a part is never stored without its set being completed and a
+committed message is never hidden from watchers. A message or status report is one
+store write, which the store answers before a cancellation lands; a part takes several
+steps (a lock, its write, maybe its set's completion), so it runs in a shielded cancel
+scope.
 
 ``Pipeline.ingest_each`` is the batched path for carriers that receive bursts: the
 single-part texts and PDUs of a list are decoded and their codes extracted in one native
@@ -33,6 +38,7 @@ from typing import cast
 
 import msgspec
 import trio
+from outcome import Error, Value
 
 from .. import codec, otp
 from .._ids import new_id
@@ -143,6 +149,8 @@ class Pipeline:
         self._locks: dict[str, tuple[trio.Lock, list[int]]] = {}
         self._touched: dict[str, int] = {}
         self._tick = 0
+        self._gathering: list[_Joined] | None = None
+        """The single ingests joining this round's leader (None: no round is gathering)."""
         self._recent: OrderedDict[str, tuple[Message, frozenset[bytes | str]]] = OrderedDict()
 
     def use_owners(self, owners: Mapping[str, str]) -> None:
@@ -163,11 +171,58 @@ class Pipeline:
             raise EngineClosedError("the engine is shutting down")
         self._in_flight += 1
         try:
-            return await self._ingest_counted(item, None)
+            return await self._ingest_gathered(item)
         finally:
             self._in_flight -= 1
             if self._closing and not self._in_flight:
                 self._drained.set()
+
+    async def _ingest_gathered(self, item: InboundItem) -> IngestResult:
+        """:meth:`ingest` ``item`` together with the single ingests that start in the same
+        scheduling round (see the module's docs)."""
+        if self._gathering is not None:  # another ingest of this round leads: join it
+            joined = _Joined(item, trio.lowlevel.current_task())
+            round_ = self._gathering
+            round_.append(joined)
+
+            def abort(_: object) -> trio.lowlevel.Abort:
+                if joined.taken:  # in the leader's batch: its answer comes before the cancel
+                    return trio.lowlevel.Abort.FAILED
+                round_.remove(joined)
+                return trio.lowlevel.Abort.SUCCEEDED
+
+            return cast(IngestResult, await trio.lowlevel.wait_task_rescheduled(abort))
+        gathering: list[_Joined] = []
+        self._gathering = gathering
+        try:
+            # Every task runnable in this round runs before the leader resumes.
+            await trio.lowlevel.cancel_shielded_checkpoint()
+        finally:
+            self._gathering = None
+        if not gathering:
+            return await self._ingest_counted(item, None)
+        for joined in gathering:
+            joined.taken = True
+        items = [item, *(joined.item for joined in gathering)]
+        try:
+            outcomes = await self._ingest_each(items, indexed=False)
+        except BaseException as error:  # not an item's failure: the engine's own
+            failure = (
+                error
+                if isinstance(error, Exception)
+                else EngineClosedError("the engine stopped before this item was stored")
+            )
+            for joined in gathering:
+                trio.lowlevel.reschedule(joined.task, Error(_own_instance(failure)))
+            raise
+        for joined, answer in zip(gathering, outcomes[1:], strict=True):
+            trio.lowlevel.reschedule(
+                joined.task, Error(answer) if isinstance(answer, Exception) else Value(answer)
+            )
+        mine = outcomes[0]
+        if isinstance(mine, Exception):
+            raise mine
+        return mine
 
     async def ingest_many(self, items: Sequence[InboundItem]) -> list[IngestResult]:
         """:meth:`ingest` for every item, returning once all are durable; results in order.
@@ -211,12 +266,19 @@ class Pipeline:
         it). Once begun, the list is finished before a cancellation lands. Once shutdown
         began, every item gets an :class:`EngineClosedError`.
         """
+        return await self._ingest_each(items, indexed=True)
+
+    async def _ingest_each(
+        self, items: Sequence[InboundItem], *, indexed: bool
+    ) -> list[IngestResult | Exception]:
+        """:meth:`ingest_each`; ``indexed``: a PDU's :class:`CodecError` names its index
+        in ``items`` (not for gathered single ingests, whose callers gave one item each)."""
         if self._closing:
             return [EngineClosedError("the engine is shutting down") for _ in items]
         self._in_flight += 1
         try:
             with trio.CancelScope(shield=True):
-                slots, prepared, bad = self._decode_batch(items)
+                slots, prepared, bad = self._decode_batch(items, indexed=indexed)
                 outcomes = await self._ingest_outcomes(items, slots, prepared, bad)
         finally:
             self._in_flight -= 1
@@ -243,10 +305,11 @@ class Pipeline:
         return result
 
     def _decode_batch(
-        self, items: Sequence[InboundItem]
+        self, items: Sequence[InboundItem], *, indexed: bool = True
     ) -> tuple[list[int], list[_Prepared], dict[int, CodecError]]:
         """The indexes of the single-part texts and PDUs, each one's decoded PDU and code,
-        and the PDUs that cannot be decoded (counted), by index."""
+        and the PDUs that cannot be decoded (counted), by index (each error naming its
+        index when ``indexed``)."""
         jobs: list[InboundPdu | str] = []
         slots: list[int] = []
         for i, item in enumerate(items):
@@ -263,9 +326,13 @@ class Pipeline:
         for i, (sms, _) in zip(slots, prepared, strict=True):
             if isinstance(sms, CodecError):
                 self._metrics.count_error("pdu")
-                indexed = type(sms)(sms.reason, sms.offset, index=i)
-                indexed.__cause__ = sms
-                bad[i] = indexed
+                if indexed:
+                    error = type(sms)(sms.reason, sms.offset, index=i)
+                    error.__cause__ = sms
+                    sms = error
+                else:
+                    sms = _unindexed(sms)
+                bad[i] = sms
         return slots, prepared, bad
 
     async def _ingest_outcomes(
@@ -429,7 +496,7 @@ class Pipeline:
             return await self._add_part_shielded(key, segment.seq, segment.total, stored, now)
         sms, found = prepared if prepared is not None else prepare_batch([item])[0]
         if isinstance(sms, CodecError):
-            raise sms
+            raise _unindexed(sms)
         assert sms is not None
         if sms.kind == "status_report":
             return await self._commit_status(_status_of_pdu(item, sms), number, now)
@@ -613,6 +680,26 @@ class Pipeline:
             self._touch(key)
             await self.complete_set(parts)
             return 1
+
+
+class _Joined:
+    """A single ingest waiting in its round's batch (see ``Pipeline._ingest_gathered``)."""
+
+    __slots__ = ("item", "taken", "task")
+
+    def __init__(self, item: InboundItem, task: trio.lowlevel.Task) -> None:
+        self.item = item
+        self.task = task
+        self.taken = False
+        """In the leader's batch: past the point where a cancellation could withdraw it."""
+
+
+def _unindexed(error: CodecError) -> CodecError:
+    """``error`` as a single item's: the batch decode named the item's index in its
+    batch, which means nothing to a caller who gave one item."""
+    if error.index is None:
+        return error
+    return type(error)(error.reason, error.offset)
 
 
 def _own_instance(error: Exception) -> Exception:
