@@ -9,6 +9,7 @@ mod address;
 mod dcs;
 pub mod encode;
 pub mod error;
+pub mod form;
 pub mod gsm7;
 mod gsm7_tables;
 pub mod hex;
@@ -1169,7 +1170,7 @@ mod python {
         use pyo3::exceptions::PyValueError;
         use pyo3::prelude::*;
         use pyo3::pybacked::PyBackedBytes;
-        use pyo3::types::{PyBytes, PyString};
+        use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
         use crate::signing::{self, HmacAlgorithm, SigningError, SigningErrorKind};
 
@@ -1263,6 +1264,29 @@ mod python {
             Ok(PyBytes::new(py, &mac))
         }
 
+        /// The fields of a form body as `(name, value)` tuples (see `crate::form`);
+        /// `ValueError` for a body that is not UTF-8 or not a form.
+        #[pyfunction]
+        fn parse_form<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py, PyList>> {
+            let fields = crate::form::parse_form(body).map_err(|e| match e {
+                crate::form::FormError::BadField { field } => {
+                    match PyString::new(py, &field).repr() {
+                        Ok(shown) => PyValueError::new_err(format!("bad form field: {shown}")),
+                        Err(failure) => failure,
+                    }
+                }
+                other => PyValueError::new_err(other.to_string()),
+            })?;
+            let list = PyList::empty(py);
+            for (name, value) in fields {
+                list.append(PyTuple::new(
+                    py,
+                    [PyString::new(py, &name), PyString::new(py, &value)],
+                )?)?;
+            }
+            Ok(list)
+        }
+
         #[pyfunction]
         fn md5_digest<'py>(py: Python<'py>, data: &[u8]) -> Bound<'py, PyBytes> {
             PyBytes::new(py, &signing::md5_digest(data))
@@ -1291,6 +1315,7 @@ mod python {
             m.add_function(wrap_pyfunction!(webhook_verify, m)?)?;
             m.add_function(wrap_pyfunction!(hmac_digest, m)?)?;
             m.add_function(wrap_pyfunction!(md5_digest, m)?)?;
+            m.add_function(wrap_pyfunction!(parse_form, m)?)?;
             m.add_function(wrap_pyfunction!(constant_time_eq, m)?)?;
             m.add_function(wrap_pyfunction!(ed25519_verify, m)?)?;
             Ok(())

@@ -54,3 +54,45 @@ def test_any_form_text_parses_as_the_standard_library_parses_it(text: str) -> No
 def test_a_body_that_is_not_utf8_is_refused_with_its_offset() -> None:
     with pytest.raises(ValueError, match="byte 2"):
         parse_form(b"a=\xff")
+
+
+_PIECES = st.sampled_from(
+    [
+        "%",
+        "E2",
+        "82",
+        "AC",
+        "F0",
+        "9F",
+        "98",
+        "80",
+        "C3",
+        "A9",
+        "ED",
+        "A0",
+        "BF",
+        "C0",
+        "FF",
+        "41",
+        "%2",
+        "Z",
+        "+",
+        "=",
+        "&",
+        "a",
+        "é",
+        "😀",
+    ]
+)
+
+
+@given(st.lists(_PIECES, max_size=40).map("".join))
+def test_escaped_bytes_decode_as_the_standard_library_decodes_them(text: str) -> None:
+    # Truncated, overlong and surrogate sequences, escapes cut by non-ASCII characters:
+    # each invalid sequence becomes U+FFFD exactly where Python's decoder puts one.
+    assert _ours(text.encode()) == _standard(text)
+
+
+def test_a_field_without_a_value_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="bad form field: 'a'"):
+        parse_form(b"b=1&a")
