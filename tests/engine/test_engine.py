@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import sqlite3
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +13,7 @@ import hypothesis.strategies as st
 import pytest
 import trio
 import trio.testing
+from denying import deny_messages
 from hypothesis import HealthCheck, given, settings
 
 import engine
@@ -419,16 +419,8 @@ async def test_shutdown_drains_ingests_in_flight(tmp_path: Path) -> None:
 
 
 async def test_a_store_failure_reaches_the_caller(tmp_path: Path) -> None:
-    def deny_messages(conn: sqlite3.Connection) -> None:
-        def authorize(action: int, table: str | None, *_: object) -> int:
-            if action == sqlite3.SQLITE_INSERT and table == "messages":
-                return sqlite3.SQLITE_DENY
-            return sqlite3.SQLITE_OK
-
-        conn.set_authorizer(authorize)
-
     async with (
-        open_sqlite_store(tmp_path / "inbox.db", _writer_hook=deny_messages) as store,
+        open_sqlite_store(tmp_path / "inbox.db", _writer_hook=deny_messages()) as store,
         engine.open(_config(tmp_path), store=store) as septet,
     ):
         with pytest.raises(StoreError):

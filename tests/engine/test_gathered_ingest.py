@@ -3,7 +3,6 @@ and each caller still gets its own answer (see ``engine/pipeline/_pipeline.py``)
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 import trio
+from denying import deny_messages
 
 import engine
 from engine import codec
@@ -169,16 +169,8 @@ async def test_a_caller_cancelled_while_waiting_to_join_stores_nothing(tmp_path:
 
 
 async def test_a_failed_write_fails_each_caller_with_its_own_error(tmp_path: Path) -> None:
-    def deny_messages(conn: sqlite3.Connection) -> None:
-        def authorize(action: int, table: str | None, *_: object) -> int:
-            if action == sqlite3.SQLITE_INSERT and table == "messages":
-                return sqlite3.SQLITE_DENY
-            return sqlite3.SQLITE_OK
-
-        conn.set_authorizer(authorize)
-
     async with (
-        open_sqlite_store(tmp_path / "inbox.db", _writer_hook=deny_messages) as store,
+        open_sqlite_store(tmp_path / "inbox.db", _writer_hook=deny_messages()) as store,
         engine.open(Config(data_dir=str(tmp_path)), store=store) as septet,
     ):
         items = [_text(f"Your code is {i:06d}", f"c{i}") for i in range(5)]

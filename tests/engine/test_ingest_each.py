@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import trio
+from denying import deny_messages
 from test_plugins import install_distribution
 
 import engine
@@ -60,17 +60,8 @@ async def _engine(path: Path) -> AsyncIterator[engine.Septet]:
 async def _engine_denying_messages(path: Path) -> AsyncIterator[tuple[engine.Septet, list[bool]]]:
     """An engine whose store refuses to insert messages while ``deny[0]`` holds."""
     deny = [True]
-
-    def hook(conn: sqlite3.Connection) -> None:
-        def authorize(action: int, table: str | None, *_: object) -> int:
-            if deny[0] and action == sqlite3.SQLITE_INSERT and table == "messages":
-                return sqlite3.SQLITE_DENY
-            return sqlite3.SQLITE_OK
-
-        conn.set_authorizer(authorize)
-
     async with (
-        open_sqlite_store(path / "inbox.db", _writer_hook=hook) as store,
+        open_sqlite_store(path / "inbox.db", _writer_hook=deny_messages(lambda: deny[0])) as store,
         engine.open(Config(data_dir=str(path)), store=store) as septet,
     ):
         yield septet, deny

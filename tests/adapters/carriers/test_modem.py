@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -14,6 +13,7 @@ from typing import Any
 import msgspec
 import pytest
 import trio
+from denying import deny_messages
 
 import engine
 from adapters.carriers.modem import ModemCarrier, ModemConfig, ModemSimError
@@ -346,17 +346,9 @@ async def test_a_full_storage_is_emptied_and_nothing_is_lost(
 
 async def test_a_failed_commit_leaves_the_message_on_the_sim(tmp_path: Path) -> None:
     writable = False
-
-    def deny_messages(conn: sqlite3.Connection) -> None:
-        def authorize(action: int, table: str | None, *_: object) -> int:
-            if action == sqlite3.SQLITE_INSERT and table == "messages" and not writable:
-                return sqlite3.SQLITE_DENY
-            return sqlite3.SQLITE_OK
-
-        conn.set_authorizer(authorize)
-
+    hook = deny_messages(lambda: not writable)
     async with (
-        open_sqlite_store(tmp_path / "inbox.db", _writer_hook=deny_messages) as store,
+        open_sqlite_store(tmp_path / "inbox.db", _writer_hook=hook) as store,
         rig(tmp_path, store=store) as r,
     ):
         index = r.emulator.store(sms("must survive a failed commit")[0])

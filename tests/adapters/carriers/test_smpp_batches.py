@@ -3,7 +3,6 @@ each answered from its own outcome, the window counting every PDU in flight."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 import trio
 import trio.testing
+from denying import deny_messages
 from test_smpp import CARRIER, LONG, NUMBER, SENDER, carrier_for, contents, deliver_sm, rig
 
 import engine
@@ -135,15 +135,7 @@ async def denying_rig(
 ) -> AsyncIterator[tuple[SmscSimulator, engine.Septet, list[bool]]]:
     """An SMSC and an engine whose store refuses to insert messages while ``deny[0]``."""
     deny = [True]
-
-    def hook(conn: sqlite3.Connection) -> None:
-        def authorize(action: int, table: str | None, *_: object) -> int:
-            if deny[0] and action == sqlite3.SQLITE_INSERT and table == "messages":
-                return sqlite3.SQLITE_DENY
-            return sqlite3.SQLITE_OK
-
-        conn.set_authorizer(authorize)
-
+    hook = deny_messages(lambda: deny[0])
     async with (
         open_sqlite_store(tmp_path / "inbox.db", _writer_hook=hook) as store,
         engine.open(Config(data_dir=str(tmp_path)), store=store) as septet,
