@@ -73,7 +73,7 @@ class NoAnswer(Exception):
 class Connection:
     """One HTTP/1.1 connection, used by one request at a time."""
 
-    __slots__ = ("_peek", "_reusable", "_socket", "_stream", "idle_since", "reused")
+    __slots__ = ("_peek", "_plain", "_reusable", "_socket", "_stream", "idle_since", "reused")
 
     def __init__(
         self, stream: trio.abc.Stream, sock: trio.socket.SocketType, peek: socket.socket
@@ -81,8 +81,12 @@ class Connection:
         self._stream = stream
         self._socket = sock
         # The same socket as the stdlib object trio wraps (non-blocking), for a peek that
-        # needs no trip through the event loop.
+        # needs no trip through the event loop, and for plain TCP's sends and receives.
         self._peek = peek
+        self._plain = isinstance(stream, trio.SocketStream)
+        """No TLS: requests and answers go straight through the socket (a request is
+        written by one system call, and an answer waited for once, without the stream
+        layer's bookkeeping around every call)."""
         self._reusable = False
         self.idle_since = 0.0
         self.reused = False
@@ -116,14 +120,21 @@ class Connection:
         """
         self._reusable = False
         try:
-            await self._stream.send_all(request.data)
+            if self._plain:
+                await self._send_plain(request.data)
+            else:
+                await self._stream.send_all(request.data)
         except (trio.BrokenResourceError, OSError) as exc:
             raise NoAnswer(f"sending failed: {_cause(exc)}", replayable=self.reused) from exc
         reader = AnswerReader(read_limit)
         received = 0
         try:
             while not (reader.complete or reader.truncated):
-                chunk = await self._stream.receive_some(_RECEIVE_BYTES)
+                chunk: bytes | bytearray
+                if self._plain:
+                    chunk = await self._receive_plain(first=not received)
+                else:
+                    chunk = await self._stream.receive_some(_RECEIVE_BYTES)
                 if not chunk:
                     if not received:
                         raise NoAnswer(
@@ -147,6 +158,27 @@ class Connection:
         # A truncated answer's rest is not read: the connection is dropped.
         self._reusable = reader.complete and reader.reusable and request.keep_alive
         return Answer(reader.head, reader.body, reader.truncated)
+
+    async def _send_plain(self, data: bytes) -> None:
+        sock = self._peek
+        view = memoryview(data)
+        while view:
+            try:
+                sent = sock.send(view)
+            except BlockingIOError:
+                await trio.lowlevel.wait_writable(sock)
+                continue
+            view = view[sent:]
+
+    async def _receive_plain(self, *, first: bool) -> bytes:
+        sock = self._peek
+        if first:  # just sent: the answer cannot be there yet, so wait before reading
+            await trio.lowlevel.wait_readable(sock)
+        while True:
+            try:
+                return sock.recv(_RECEIVE_BYTES)
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(sock)
 
     def reusable(self) -> bool:
         """Whether the answer just read in full leaves the connection usable: both sides

@@ -41,6 +41,25 @@ async def test_one_connection_carries_request_after_request(server: HttpTestServ
 
 
 @pytest.mark.trio
+async def test_a_body_larger_than_the_socket_buffers_goes_out_whole(
+    server: HttpTestServer,
+) -> None:
+    # 8 MiB cannot go out in one send on a plain connection: the client sends what the
+    # socket takes, waits until it takes more, and the answer (itself several reads'
+    # worth) comes back whole.
+    body = bytes(range(256)) * 32768
+    server.answer(Answer(body=b"y" * 300_000))
+    async with open_http_client(LOCAL) as client:
+        answer = await client.request("POST", f"{server.url}/big", content=body, read_limit=1 << 20)
+        again = await post_json(client, f"{server.url}/small", b"{}")
+    assert answer.status_code == 200
+    assert answer.body == b"y" * 300_000
+    assert server.requests[0].body == body
+    assert again.status_code == 200
+    assert server.connections == 1  # the big exchange left the connection usable
+
+
+@pytest.mark.trio
 async def test_a_connection_the_server_closed_while_idle_is_replaced(
     server: HttpTestServer,
 ) -> None:
