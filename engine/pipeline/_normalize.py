@@ -80,14 +80,17 @@ def normalize_sender(
     parsed = _parse(cleaned, None if international else region)
     if parsed is None:
         return cleaned, "numeric"
+    # A valid number becomes E.164; so does one that is not valid but could be a number
+    # (a possible length) and is no short code. Whether a number is valid takes matching
+    # it against every region of its country code (some twenty for +1), so that is asked
+    # only when the cheap answers leave the question open: the result is the same.
+    if phonenumbers.is_possible_number(parsed) and (
+        international or len(str(parsed.national_number)) > _SHORT_CODE_DIGITS
+    ):
+        return phonenumbers.format_number(parsed, _E164), "numeric"
     if phonenumbers.is_valid_number(parsed):
         return phonenumbers.format_number(parsed, _E164), "numeric"
-    national_digits = len(str(parsed.national_number))
-    if not phonenumbers.is_possible_number(parsed) or (
-        not international and national_digits <= _SHORT_CODE_DIGITS
-    ):
-        return cleaned, "numeric"  # a short code, or digits that are no number: as sent
-    return phonenumbers.format_number(parsed, _E164), "numeric"
+    return cleaned, "numeric"  # a short code, or digits that are no number: as sent
 
 
 def utc_time(value: datetime | None, now: datetime) -> datetime:
