@@ -286,8 +286,12 @@ class SmppLink:
     async def _answer(self, handler: MessageHandler, batch: list[Received]) -> None:
         try:
             statuses = await handler(batch)
-            for (pdu, _), status in zip(batch, statuses, strict=True):
-                self._queue(_response(pdu, status))
+            # The batch's answers go to the writer as one chunk: one hand-over, one send.
+            self._queue(
+                b"".join(
+                    _response(pdu, status) for (pdu, _), status in zip(batch, statuses, strict=True)
+                )
+            )
         finally:
             for _ in batch:
                 self._window.release()
