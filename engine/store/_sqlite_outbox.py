@@ -13,7 +13,9 @@ every claim the previous run left (:class:`RecoverClaims`).
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -39,7 +41,9 @@ __all__ = [
     "SetDestinationDisabled",
     "delivery_attempts",
     "delivery_row",
+    "distinct_deliveries",
     "disabled_destinations",
+    "finish_attempts",
     "from_micros",
     "list_deliveries",
     "next_due",
@@ -119,38 +123,85 @@ class FinishAttempt(msgspec.Struct, frozen=True, kw_only=True):
     retry_step: int | None = None
 
     def run(self, conn: sqlite3.Connection) -> None:
+        finish_attempts(conn, [self])
+
+    def rows(self) -> tuple[tuple[object, ...], tuple[object, ...]]:
+        """The attempt's row and its delivery's new state (see :func:`finish_attempts`)."""
         attempt = self.attempt
         key = delivery_key(attempt.delivery_id)
-        conn.execute(
-            "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms,"
-            " outcome, status_code, error, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (
-                key,
-                attempt.attempt,
-                micros(attempt.started_at),
-                attempt.duration_ms,
-                attempt.outcome,
-                attempt.status_code,
-                attempt.error,
-                attempt.response,
-            ),
+        started = micros(attempt.started_at)
+        logged = (
+            key,
+            attempt.attempt,
+            started,
+            attempt.duration_ms,
+            attempt.outcome,
+            attempt.status_code,
+            attempt.error,
+            attempt.response,
         )
-        now = micros(attempt.started_at) + int(attempt.duration_ms * 1000)
-        conn.execute(
-            "UPDATE deliveries SET status = ?, attempts = max(attempts, ?),"
-            " retry_step = coalesce(?, retry_step), due_at = coalesce(?, due_at),"
-            " updated_at = ?, last_error = ? WHERE id = ?",
-            (
-                self.status,
-                attempt.attempt,
-                self.retry_step,
-                self.due_at,
-                now,
-                attempt.error,
-                key,
-            ),
+        now = started + int(attempt.duration_ms * 1000)
+        moved = (
+            key,
+            self.status,
+            attempt.attempt,
+            self.retry_step,
+            self.due_at,
+            now,
+            attempt.error,
         )
+        return logged, moved
+
+
+_FINISH_STEP = 8
+"""Attempts per statement are rounded up to a multiple of this (padded with rows that
+write nothing), so a handful of statement texts serve every batch size."""
+_FINISH_MOST = 256
+"""At most this many attempts per statement (8 parameters each, well within SQLite's
+limit on parameters)."""
+
+
+@functools.cache
+def _finish_sql(count: int) -> tuple[str, str]:
+    logged = ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * count)
+    moved = ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * count)
+    return (
+        "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms,"
+        " outcome, status_code, error, response)"
+        f" SELECT * FROM (VALUES {logged}) WHERE column1 IS NOT NULL ON CONFLICT DO NOTHING",
+        "UPDATE deliveries SET status = v.column2, attempts = max(deliveries.attempts,"
+        " v.column3), retry_step = coalesce(v.column4, deliveries.retry_step),"
+        " due_at = coalesce(v.column5, deliveries.due_at), updated_at = v.column6,"
+        f" last_error = v.column7 FROM (VALUES {moved}) AS v WHERE deliveries.id = v.column1",
+    )
+
+
+def finish_attempts(conn: sqlite3.Connection, finished: Sequence[FinishAttempt]) -> None:
+    """Log the attempts and move their deliveries on, two statements for up to
+    :data:`_FINISH_MOST` of them (each statement step hands the GIL back and waits to
+    retake it, behind the trio thread, so the fewer the better). The deliveries must
+    be distinct: with two attempts at one delivery, which one's state wins would be
+    arbitrary (:func:`distinct_deliveries` says)."""
+    for start in range(0, len(finished), _FINISH_MOST):
+        some = finished[start : start + _FINISH_MOST]
+        slots = -(-len(some) // _FINISH_STEP) * _FINISH_STEP
+        logged: list[object] = []
+        moved: list[object] = []
+        for one in some:
+            attempt_row, delivery_row = one.rows()
+            logged += attempt_row
+            moved += delivery_row
+        padding = slots - len(some)
+        logged += (None,) * (8 * padding)
+        moved += (None,) * (7 * padding)
+        insert, update = _finish_sql(slots)
+        conn.execute(insert, logged)
+        conn.execute(update, moved)
+
+
+def distinct_deliveries(finished: Sequence[FinishAttempt]) -> bool:
+    """Whether ``finished`` are attempts at as many different deliveries."""
+    return len({one.attempt.delivery_id for one in finished}) == len(finished)
 
 
 class ReplayDeliveries(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Sequence
+from typing import cast
 
 import msgspec
 
@@ -36,7 +37,7 @@ from ._sqlite_incoming import (
     insert_prepared,
     prepare,
 )
-from ._sqlite_outbox import OutboxOp
+from ._sqlite_outbox import FinishAttempt, OutboxOp, distinct_deliveries, finish_attempts
 from ._sqlite_rows import (
     MessageRow,
     decode_status,
@@ -263,10 +264,37 @@ def _apply(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object]:
                 else:
                     results[i] = written[start : start + size]
                     start += size
+    # The delivery outcomes go together too (two statements for all), unless one of
+    # them fails: then each on its own, to answer each with its own result.
+    finished = [i for i, op in enumerate(ops) if isinstance(op, FinishAttempt)]
+    together = [cast(FinishAttempt, ops[i]) for i in finished]
+    if len(finished) > 1 and _finish_together(conn, together):
+        for i in finished:
+            results[i] = None
+    else:
+        finished = []
+    done = set(finished)
     for i, op in enumerate(ops):
-        if not isinstance(op, CommitMessage | CommitMessages):
+        if not isinstance(op, CommitMessage | CommitMessages) and i not in done:
             results[i] = _apply_one(conn, op)
     return results
+
+
+def _finish_together(conn: sqlite3.Connection, finished: list[FinishAttempt]) -> bool:
+    """Whether ``finished`` were all written at once (False: nothing was written)."""
+    if not distinct_deliveries(finished):
+        return False
+    conn.execute("SAVEPOINT finished")
+    try:
+        finish_attempts(conn, finished)
+    except Exception as exc:
+        if is_database_failure(exc):
+            raise
+        conn.execute("ROLLBACK TO finished")
+        conn.execute("RELEASE finished")
+        return False
+    conn.execute("RELEASE finished")
+    return True
 
 
 def _apply_one(conn: sqlite3.Connection, op: WriteOp) -> object:

@@ -8,12 +8,14 @@ it) so leases and due times are checked without sleeping.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import trio
 
 from engine.model import DeliveryAttempt, DeliveryRecord, Message
 from engine.store import ClaimedDelivery, Store
@@ -197,26 +199,35 @@ async def test_claims_take_the_most_overdue_first_up_to_the_limit(
     assert (last.id, last.attempt, last.retry_step) == (first.id, 2, 1)
 
 
+@pytest.mark.parametrize("together", [False, True], ids=["one-by-one", "in-one-batch"])
 async def test_finish_attempt_delivers_reschedules_holds_or_fails(
-    store: Store, records: Any
+    store: Store, records: Any, together: bool
 ) -> None:
     for _ in range(4):
         await _commit(store, records, "hook")
     delivered, retried, held, failed = await _claim(store)
     due = _later(60)
     ok = _attempt(delivered, "delivered", status_code=200, response="ok")
-    await store.finish_attempt(ok, status="delivered")
-    await store.finish_attempt(
-        _attempt(retried, "retry", status_code=503, error="answered 503"),
-        status="pending",
-        due_at=due,
-        retry_step=1,
-    )
-    await store.finish_attempt(
-        _attempt(held, "held", status_code=410, error="answered 410"), status="pending", due_at=due
-    )
     refused = _attempt(failed, "failed", status_code=400, error="answered 400", response="bad")
-    await store.finish_attempt(refused, status="failed")
+    finishes: list[tuple[DeliveryAttempt, dict[str, Any]]] = [
+        (ok, {"status": "delivered"}),
+        (
+            _attempt(retried, "retry", status_code=503, error="answered 503"),
+            {"status": "pending", "due_at": due, "retry_step": 1},
+        ),
+        (
+            _attempt(held, "held", status_code=410, error="answered 410"),
+            {"status": "pending", "due_at": due},
+        ),
+        (refused, {"status": "failed"}),
+    ]
+    if together:  # submitted in one scheduling round: a store may write them at once
+        async with trio.open_nursery() as nursery:
+            for attempt, how in finishes:
+                nursery.start_soon(functools.partial(store.finish_attempt, attempt, **how))
+    else:
+        for attempt, how in finishes:
+            await store.finish_attempt(attempt, **how)
 
     record = await _one(store, delivered.id)
     assert (record.status, record.attempts, record.next_attempt_at) == ("delivered", 1, None)
