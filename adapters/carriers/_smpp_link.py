@@ -7,7 +7,10 @@
   in flight, counting every PDU of every batch (the rest wait in the socket: TCP tells
   the SMSC to slow down); a batch's responses go out when the handler answers it, so
   responses may leave out of order across batches, as SMPP allows;
-* responses are written by one task that joins whatever is queued into one write;
+* a response goes out at once from the task that has it, straight through the socket
+  (plain TCP), when nothing else is being written or waits to be; otherwise (and over
+  TLS, and for what the socket did not take) one task writes what is queued, joined into
+  one write, in order;
 * ``enquire_link`` from the SMSC is answered; ours goes out every
   ``enquire_link_seconds``, and one left unanswered for ``response_timeout_seconds``
   ends the link (:class:`LinkDeadError`);
@@ -25,6 +28,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Awaitable, Callable, Sequence
 
 import trio
@@ -112,6 +116,11 @@ LINK_ERRORS = (
 """What ends a link: the runner logs it and connects again after a backoff."""
 
 
+class _Rest(bytes):
+    """What a direct write left of a frame: written by the writer task, not recorded
+    again (the frame was, when its start went out)."""
+
+
 class _Reply:
     __slots__ = ("done", "pdu")
 
@@ -129,6 +138,13 @@ class SmppLink:
         self._reader = FrameReader()
         self._outbox, self._queued = trio.open_memory_channel[bytes](math.inf)
         self._written = trio.Event()
+        self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) else None
+        """The socket, for writing a response without a trip through the writer task;
+        None over TLS, and once the session ended (the descriptor may then be reused)."""
+        self._writing = False
+        """The writer task is sending: a direct write now would jump the queue."""
+        self._unsent = 0
+        """Frames queued for the writer task and not taken yet."""
         self._sequence = 0
         self._waiting: dict[int, _Reply] = {}
         self._window = trio.Semaphore(smsc.window)
@@ -180,12 +196,15 @@ class SmppLink:
 
     async def serve(self, handler: MessageHandler) -> None:
         """Receive until the session ends; returns after a graceful end, raises otherwise."""
-        async with trio.open_nursery() as nursery:
-            self._tasks = nursery
-            nursery.start_soon(self._guarded, self._write_queued)
-            nursery.start_soon(self._guarded, self._keep_alive)
-            nursery.start_soon(self._guarded, self._finish_when_asked)
-            nursery.start_soon(self._guarded, self._read, handler)
+        try:
+            async with trio.open_nursery() as nursery:
+                self._tasks = nursery
+                nursery.start_soon(self._guarded, self._write_queued)
+                nursery.start_soon(self._guarded, self._keep_alive)
+                nursery.start_soon(self._guarded, self._finish_when_asked)
+                nursery.start_soon(self._guarded, self._read, handler)
+        finally:
+            self._fd = None  # the caller closes the stream next
         if self._failure is not None:
             raise self._failure
 
@@ -309,9 +328,14 @@ class SmppLink:
                         chunks.append(self._queued.receive_nowait())
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
-                await self._stream.send_all(b"".join(chunks) if len(chunks) > 1 else first)
+                self._unsent -= len(chunks)
+                self._writing = True
+                try:
+                    await self._stream.send_all(b"".join(chunks) if len(chunks) > 1 else first)
+                finally:
+                    self._writing = False
                 if _stages.RECORDER is not None:
-                    _stages.RECORDER.smpp_written(chunks)
+                    _stages.RECORDER.smpp_written([c for c in chunks if not isinstance(c, _Rest)])
         finally:
             self._written.set()
 
@@ -348,6 +372,7 @@ class SmppLink:
             await self._idle.wait()
 
     async def _close_outbox(self) -> None:
+        self._fd = None
         self._outbox.close()
         await self._written.wait()
         self._cancel_all()
@@ -359,10 +384,28 @@ class SmppLink:
         return self._sequence
 
     def _queue(self, frame: bytes) -> None:
+        if self._fd is not None and not self._writing and not self._unsent:
+            frame = self._write_now(self._fd, frame)
+            if not frame:
+                return
         try:
             self._outbox.send_nowait(frame)
         except trio.ClosedResourceError:
             return  # the session has ended: the SMSC sends again what was not answered
+        self._unsent += 1
+
+    @staticmethod
+    def _write_now(fd: int, frame: bytes) -> bytes:
+        """Write what the socket takes of ``frame`` now; what is left for the writer task."""
+        try:
+            sent = os.write(fd, frame)
+        except BlockingIOError:
+            return frame
+        except OSError:
+            return frame  # broken: the writer task meets the error and ends the link
+        if _stages.RECORDER is not None:
+            _stages.RECORDER.smpp_written([frame])  # out, as far as the engine can tell
+        return _Rest(frame[sent:]) if sent < len(frame) else b""
 
     async def _request(self, encode: Callable[[int], bytes], what: str) -> Pdu:
         sequence = self._next_sequence()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 from pathlib import Path
 
@@ -10,12 +11,22 @@ import structlog
 import trio
 import trio.testing
 import trustme
-from test_smpp import NUMBER, SENDER, contents, rig
+from test_smpp import NUMBER, SENDER, carrier_for, contents, rig
 
 from engine.errors import StoreError
 from engine.model import InboundItem, InboundText, IngestResult
-from engine.smpp import CommandStatus, EnquireLink, GenericNack, Unbind, UnbindResp
-from engine.testing import SessionClosedError, text_deliver_sms
+from engine.smpp import (
+    BindResp,
+    CommandStatus,
+    DeliverSmResp,
+    EnquireLink,
+    FrameReader,
+    GenericNack,
+    Unbind,
+    UnbindResp,
+    decode_pdu,
+)
+from engine.testing import SessionClosedError, open_carrier_harness, text_deliver_sms
 
 pytestmark = pytest.mark.trio
 
@@ -246,3 +257,61 @@ async def test_a_tls_link_refuses_an_untrusted_certificate(tmp_path: Path) -> No
                 pass  # started once the first attempt failed
         assert r.smsc.sessions == []
         assert any(entry["event"] == "smpp.connect_failed" for entry in logs)
+
+
+async def test_answers_stay_whole_and_in_one_piece_when_the_smsc_stops_reading(
+    tmp_path: Path,
+) -> None:
+    # An SMSC that sends thousands of deliver_sm and reads nothing for a while: the
+    # engine's answers fill the socket, so its direct writes come up short and the rest
+    # waits for the writer task. Once the SMSC reads, every answer is there, whole,
+    # exactly once.
+    frames = [
+        f[:12] + (1000 + n).to_bytes(4, "big") + f[16:]
+        for n, f in enumerate(texts(*(f"burst {n}" for n in range(3000))))
+    ]
+    listener = trio.socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)  # the accepted one's too
+    await listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    answered: dict[int, int] = {}
+
+    async def smsc() -> None:
+        conn, _ = await listener.accept()
+        stream = trio.SocketStream(conn)
+        reader = FrameReader()
+        bind = None
+        while bind is None:
+            reader.feed(await stream.receive_some(4096))
+            frame = reader.next_frame()
+            bind = decode_pdu(frame) if frame is not None else None
+        answer = BindResp(
+            command_id=bind.command_id | 0x8000_0000,
+            sequence_number=bind.sequence_number,
+            system_id="smsc",
+        )
+        await stream.send_all(answer.encode() + b"".join(frames))
+        await trio.sleep(1.0)  # the engine answers into a socket nobody reads
+        while len(answered) < len(frames):
+            reader.feed(await stream.receive_some(65536))
+            while (frame := reader.next_frame()) is not None:
+                pdu = decode_pdu(frame)
+                if isinstance(pdu, DeliverSmResp):
+                    assert pdu.sequence_number not in answered
+                    answered[pdu.sequence_number] = pdu.command_status
+        await stream.aclose()
+
+    async with rig(tmp_path) as r:
+        carrier = carrier_for("127.0.0.1", listener.getsockname()[1], window=64)
+        with trio.fail_after(60):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(smsc)
+                async with open_carrier_harness(
+                    carrier, respond=r.septet.ingest, respond_many=r.septet.ingest_each
+                ):
+                    while len(answered) < len(frames):
+                        await trio.sleep(0.05)
+        inbox = await r.septet.messages(limit=5000)
+    listener.close()
+    assert answered == {1000 + n: ROK for n in range(3000)}
+    assert len(inbox) == 3000
