@@ -33,7 +33,18 @@ import h11
 import msgspec
 import trio
 
-__all__ = ["Answer", "HttpTestServer", "RecordedRequest", "open_http_server", "use_fake_dns"]
+from engine import signing
+from engine.config import DestinationConfig
+from engine.delivery import DestinationPolicy
+
+__all__ = [
+    "Answer",
+    "HttpTestServer",
+    "RecordedRequest",
+    "open_http_server",
+    "use_fake_dns",
+    "webhook_destination",
+]
 
 _CHUNK = b"x" * 16384
 
@@ -240,3 +251,21 @@ class _FakeResolver(trio.abc.HostnameResolver):
 
     async def getnameinfo(self, sockaddr: tuple[Any, ...], flags: int) -> tuple[str, str]:
         raise NotImplementedError
+
+
+def webhook_destination(
+    server: HttpTestServer, *, schedule: tuple[float, ...] = (), name: str = "hook"
+) -> DestinationConfig:
+    """A webhook destination ``name`` posting to ``server`` at ``/hook``, by the name
+    ``localhost`` (the one host it allows), with a fresh secret and ``schedule`` as its
+    retry schedule (none: a failed attempt is final)."""
+    return DestinationConfig(
+        name=name,
+        adapter="webhook",
+        config={
+            "url": server.url.replace("127.0.0.1", "localhost") + "/hook",
+            "secrets": [signing.generate_secret()],
+            "allow_hosts": ["localhost"],
+        },
+        policy=DestinationPolicy(schedule=schedule),
+    )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import trio
-from http_server import Answer, open_http_server
+from http_server import Answer, open_http_server, webhook_destination
 from leasing import (
     DAY,
     HOUR,
@@ -27,9 +27,8 @@ from leasing import (
 )
 
 import engine
-from engine import InvalidTermError, NumberConflictError, signing
-from engine.config import DestinationConfig
-from engine.delivery import DestinationPolicy, RouteTable
+from engine import InvalidTermError, NumberConflictError
+from engine.delivery import RouteTable
 from engine.errors import ConfigError, TenantConflictError
 from engine.model import InboundText
 from engine.store import Prices, Term, open_sqlite_store
@@ -114,16 +113,7 @@ async def test_every_path_in_files_by_the_number(tmp_path: Path) -> None:
 async def test_an_expired_lease_stops_delivery(tmp_path: Path) -> None:
     clock = Clock()
     async with open_http_server(default=Answer(status=204)) as receiver:
-        hook = DestinationConfig(
-            name="hook",
-            adapter="webhook",
-            config={
-                "url": receiver.url.replace("127.0.0.1", "localhost") + "/hook",
-                "secrets": [signing.generate_secret()],
-                "allow_hosts": ["localhost"],
-            },
-            policy=DestinationPolicy(schedule=()),
-        )
+        hook = webhook_destination(receiver)
         config = numbers_config(
             tmp_path, destinations=(hook,), routes=RouteTable(default=("hook",))
         )

@@ -13,13 +13,12 @@ from typing import Any
 import httpx
 import pytest
 import trio
-from http_server import Answer, open_http_server
+from http_server import Answer, open_http_server, webhook_destination
 
 import engine
-from engine import signing
 from engine.api import serve_api
-from engine.config import ApiConfig, CarrierConfig, Config, DestinationConfig
-from engine.delivery import DestinationPolicy, RouteTable
+from engine.config import ApiConfig, CarrierConfig, Config
+from engine.delivery import RouteTable
 from engine.model import InboundText, Message
 
 pytestmark = pytest.mark.trio
@@ -155,16 +154,7 @@ async def test_a_pending_delivery_is_never_sent_once_its_message_is_deleted(
     tmp_path: Path,
 ) -> None:
     async with open_http_server(default=Answer(status=503)) as receiver:
-        hook = DestinationConfig(
-            name="hook",
-            adapter="webhook",
-            config={
-                "url": receiver.url.replace("127.0.0.1", "localhost") + "/hook",
-                "secrets": [signing.generate_secret()],
-                "allow_hosts": ["localhost"],
-            },
-            policy=DestinationPolicy(schedule=(0.3, 0.3, 0.3, 0.3)),
-        )
+        hook = webhook_destination(receiver, schedule=(0.3, 0.3, 0.3, 0.3))
         routes = RouteTable(default=("hook",))
         async with _server(tmp_path, destinations=(hook,), routes=routes) as (septet, client):
             gone = await _ingest(septet, _text("Your code is 404404"))

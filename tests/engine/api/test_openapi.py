@@ -14,7 +14,7 @@ import httpx
 import pytest
 import schemathesis
 import trio
-from http_server import Answer, open_http_server
+from http_server import Answer, open_http_server, webhook_destination
 from hypothesis import HealthCheck, Phase, given, settings
 from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error
@@ -27,10 +27,9 @@ from schemathesis.specs.openapi.checks import (
 from starlette.routing import Route
 
 import engine
-from engine import signing
 from engine.api import build_app, serve_api
-from engine.config import ApiConfig, CarrierConfig, Config, DestinationConfig
-from engine.delivery import DestinationPolicy, RouteTable
+from engine.config import ApiConfig, CarrierConfig, Config
+from engine.delivery import RouteTable
 from engine.model import InboundText
 
 pytestmark = pytest.mark.trio
@@ -53,16 +52,7 @@ async def _server(tmp_path: Path) -> AsyncIterator[tuple[engine.Septet, str]]:
     already failed to it, so the inbox and the outbox have something to list; and a
     sandbox carrier, so simulated messages can be injected."""
     async with open_http_server(default=Answer(status=400)) as receiver:
-        hook = DestinationConfig(
-            name="hook",
-            adapter="webhook",
-            config={
-                "url": receiver.url.replace("127.0.0.1", "localhost") + "/hook",
-                "secrets": [signing.generate_secret()],
-                "allow_hosts": ["localhost"],
-            },
-            policy=DestinationPolicy(schedule=()),
-        )
+        hook = webhook_destination(receiver)
         config = Config(
             data_dir=str(tmp_path),
             carriers=(CarrierConfig(name="sim", adapter="sandbox"),),

@@ -15,15 +15,14 @@ from typing import Any
 import httpx
 import pytest
 import trio
-from http_server import Answer, open_http_server
+from http_server import Answer, open_http_server, webhook_destination
 from problem_json import problem
 from structlog.testing import capture_logs
 
 import engine
-from engine import signing
 from engine.api import serve_api
-from engine.config import ApiConfig, Config, DestinationConfig
-from engine.delivery import DestinationPolicy, RouteTable
+from engine.config import ApiConfig, Config
+from engine.delivery import RouteTable
 from engine.errors import InvalidKeyError, ScopeError, TenantConflictError
 from engine.model import InboundText
 
@@ -61,16 +60,7 @@ class World:
 @asynccontextmanager
 async def _world(tmp_path: Path, **api: Any) -> AsyncIterator[World]:
     async with open_http_server(default=Answer(status=400)) as receiver:
-        hook = DestinationConfig(
-            name="hook",
-            adapter="webhook",
-            config={
-                "url": receiver.url.replace("127.0.0.1", "localhost") + "/hook",
-                "secrets": [signing.generate_secret()],
-                "allow_hosts": ["localhost"],
-            },
-            policy=DestinationPolicy(schedule=()),
-        )
+        hook = webhook_destination(receiver)
         config = Config(
             data_dir=str(tmp_path), destinations=(hook,), routes=RouteTable(default=("hook",))
         )
