@@ -155,7 +155,8 @@ class FinishAttempt(msgspec.Struct, frozen=True, kw_only=True):
 
 _FINISH_STEP = 8
 """Attempts per statement are rounded up to a multiple of this (padded with rows that
-write nothing), so a handful of statement texts serve every batch size."""
+write nothing), so a handful of statement texts serve every batch size; a lone attempt,
+the common case at a low rate, has a statement of its own, unpadded."""
 _FINISH_MOST = 256
 """At most this many attempts per statement (8 parameters each, well within SQLite's
 limit on parameters)."""
@@ -184,7 +185,7 @@ def finish_attempts(conn: sqlite3.Connection, finished: Sequence[FinishAttempt])
     arbitrary (:func:`distinct_deliveries` says)."""
     for start in range(0, len(finished), _FINISH_MOST):
         some = finished[start : start + _FINISH_MOST]
-        slots = -(-len(some) // _FINISH_STEP) * _FINISH_STEP
+        slots = 1 if len(some) == 1 else -(-len(some) // _FINISH_STEP) * _FINISH_STEP
         logged: list[object] = []
         moved: list[object] = []
         for one in some:

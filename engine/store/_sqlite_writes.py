@@ -268,12 +268,9 @@ def _apply(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object]:
     # them fails: then each on its own, to answer each with its own result.
     finished = [i for i, op in enumerate(ops) if isinstance(op, FinishAttempt)]
     together = [cast(FinishAttempt, ops[i]) for i in finished]
+    done: set[int] = set()
     if len(finished) > 1 and _finish_together(conn, together):
-        for i in finished:
-            results[i] = None
-    else:
-        finished = []
-    done = set(finished)
+        done = set(finished)  # answered None, as each one's own write answers
     for i, op in enumerate(ops):
         if not isinstance(op, CommitMessage | CommitMessages) and i not in done:
             results[i] = _apply_one(conn, op)
