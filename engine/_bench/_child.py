@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -99,6 +100,8 @@ class Child:
         self.ready = ready
         """The words of its ``ready`` line after ``ready`` and the clock."""
         self._lines = lines
+        self._owed: deque[str] = deque()
+        """Answers to questions sent whose askers stopped waiting, oldest first."""
 
     @property
     def pid(self) -> int:
@@ -120,9 +123,21 @@ class Child:
         return line
 
     async def ask(self, command: str, answer: str) -> list[str]:
-        """Send ``command``; the words after ``answer`` in the line it is answered with."""
-        await self.send(command)
-        return await self.expect(answer)
+        """Send ``command``; the words after ``answer`` in the line it is answered with.
+
+        A question whose asker was cancelled before the answer came is still answered:
+        that line is read and dropped before the next question is asked, so every
+        answer goes to its own question (one task asks at a time).
+        """
+        while self._owed:
+            await self.expect(self._owed[0])
+            self._owed.popleft()
+        with trio.CancelScope(shield=True):  # a line to a pipe: half a command would garble
+            await self.send(command)
+        self._owed.append(answer)
+        words = await self.expect(answer)
+        self._owed.popleft()
+        return words
 
     async def expect(self, answer: str) -> list[str]:
         line = await self.readline()
