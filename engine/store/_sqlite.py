@@ -1,9 +1,10 @@
 """The SQLite store: the embedded default inbox, one file in WAL mode.
 
-One writer task commits every write, in batches (see :mod:`._sqlite_writer`); queries
-run on a pool of reader connections, which WAL lets read while the writer writes. Every
-call into SQLite runs in a worker thread through :func:`trio.to_thread.run_sync` with a
-:class:`trio.CapacityLimiter`: 1 for the writer, one per reader connection.
+One writer commits every write, in batches (see :mod:`._sqlite_writer`); queries run on
+a pool of reader connections, which WAL lets read while the writer writes. Every call
+into SQLite runs in a worker thread through :func:`trio.to_thread.run_sync` with a
+:class:`trio.CapacityLimiter`: 1 for the writer (whose thread lives as long as the
+store, taking batch after batch), one per reader connection.
 
 Durability: the writer runs ``synchronous = FULL``, so a write's coroutine returns only
 after its batch is fsynced: neither ``kill -9`` nor a power loss loses an acknowledged
@@ -112,7 +113,7 @@ CHECKPOINT_SECONDS = 0.5
 
 class SqliteStore(SqlitePrivacy):
     """The :class:`~engine.store.Store` on one SQLite file; get one from
-    :func:`open_sqlite_store`, which runs its writer task."""
+    :func:`open_sqlite_store`, which runs its writer."""
 
     def __init__(
         self,

@@ -1,13 +1,23 @@
-"""The one task that writes to SQLite, committing many callers' writes at once.
+"""The one thread that writes to SQLite, committing many callers' writes at once.
 
-Callers hand a write to :meth:`BatchWriter.submit` and wait. The writer task takes the
+Callers hand a write to :meth:`BatchWriter.submit` and wait. The writer thread takes the
 first waiting write, gathers more until they hold ``batch_rows`` rows (a list of messages
 submitted at once counts each of them) or the first has waited ``batch_ms``, commits them
-all in one transaction in its worker thread, and then wakes every caller with its own
-answer. One fsync then covers a whole batch, which is
-how a single SQLite file takes tens of thousands of messages a second. With ``batch_ms``
-0 (the default) this is group commit: what waits is committed as soon as the writer is
-free, and what arrives meanwhile makes the next batch.
+all in one transaction, and hands the answers back to the trio thread, which wakes every
+caller with its own. One fsync then covers a whole batch, which is how a single SQLite
+file takes tens of thousands of messages a second. With ``batch_ms`` 0 (the default)
+this is group commit: what waits is committed as soon as the writer is free, and what
+arrives meanwhile makes the next batch.
+
+The writer thread lives as long as the writer: :meth:`BatchWriter.run` starts it with
+``trio.to_thread.run_sync`` (under the writer's own ``CapacityLimiter`` of one) and it
+loops there, taking batches from the queue the callers fill. It does not go back to trio
+between batches. A thread per batch did, and every batch then waited twice for the writer
+task's turn among the tasks the trio thread had to run (to start the thread and to hear
+its answer), while the disk and the second core sat idle: with producers busy preparing
+their next messages those turns took milliseconds. Now the next batch starts the moment
+the last one committed, and the trio thread only queues writes and wakes their callers
+(:meth:`trio.lowlevel.TrioToken.run_sync_soon`).
 
 Once a write is queued, its caller waits for the answer even if cancelled: the write is
 committed with its batch or fails with it, atomically either way, and the caller hears
@@ -28,6 +38,8 @@ from __future__ import annotations
 import contextlib
 import math
 import sqlite3
+import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 
@@ -49,6 +61,7 @@ class _Pending:
         self.op = op
         self.rows = op_rows(op)
         self.submitted_at = submitted_at
+        """``time.monotonic()`` when queued: the writer thread keeps the batch window."""
         self.task: trio.lowlevel.Task | None = task
         """The caller to wake; None once woken."""
 
@@ -71,11 +84,11 @@ def _describe(exc: sqlite3.Error) -> str:
 class BatchWriter:
     """Owns the writer connection; :meth:`run` must run in a nursery while in use.
 
-    The queue is a deque with parked callers rather than a memory channel: a channel
-    send is a schedule point, and at tens of thousands of writes a second the extra
-    task switch per write costs more than the SQL. A caller parks once; the writer
-    wakes it with its answer. The queue has no bound of its own: every queued write is
-    a caller suspended in :meth:`submit`, so the callers' own concurrency bounds it.
+    The queue is a deque shared with the writer thread, guarded by one lock: a caller
+    appends its write and parks once; the thread takes batches from the front and the
+    trio thread wakes each caller with its answer. The queue has no bound of its own:
+    every queued write is a caller suspended in :meth:`submit`, so the callers' own
+    concurrency bounds it.
     """
 
     def __init__(
@@ -97,12 +110,19 @@ class BatchWriter:
         self._queue: deque[_Pending] = deque()
         self._rows = 0
         """Rows the queued writes hold."""
-        self._work = trio.lowlevel.ParkingLot()
-        """The writer parks here for the first write, or for a full batch."""
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)
+        """The writer thread waits here for the first write, or for a full batch."""
+        self._waiting = False
+        """The writer thread is waiting on :attr:`_work` (so a new write notifies it)."""
         self._limiter = trio.CapacityLimiter(1)
         self._closing = False
+        """No new writes; the thread commits what is queued, then stops."""
+        self._abandoning = False
+        """Stop after the batch in hand; what is still queued is answered as not stored."""
         self._running = False
         self._stopped = trio.Event()
+        self._token: trio.lowlevel.TrioToken | None = None
         self.commits = 0
         """Transactions committed: fewer than the writes when batching works."""
         self._restart_wal = False
@@ -116,96 +136,139 @@ class BatchWriter:
         await trio.lowlevel.checkpoint_if_cancelled()
         if self._closing:
             raise EngineClosedError("the store is closed")
-        pending = _Pending(op, trio.current_time(), trio.lowlevel.current_task())
+        pending = _Pending(op, time.monotonic(), trio.lowlevel.current_task())
         if _stages.RECORDER is not None:
             _stages.RECORDER.store_submitted(op)
-        self._queue.append(pending)
-        self._rows += pending.rows
-        if len(self._queue) == 1 or self._rows >= self._batch_rows:
-            self._work.unpark_all()
-
+        with self._lock:
+            self._queue.append(pending)
+            self._rows += pending.rows
+            if self._waiting and (len(self._queue) == 1 or self._rows >= self._batch_rows):
+                self._work.notify()
         return await trio.lowlevel.wait_task_rescheduled(_answer_first)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Commit batches until :meth:`aclose`, then finish the writes already queued."""
+        """Commit batches until :meth:`aclose`, then finish the writes already queued.
+
+        Cancelled, the thread finishes the batch in hand; what is still queued is
+        answered with :class:`~engine.errors.EngineClosedError`, nothing of it stored.
+        """
         self._running = True
+        self._token = trio.lowlevel.current_trio_token()
         try:
-            task_status.started()
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._abandon_when_cancelled)
+                task_status.started()
+                await trio.to_thread.run_sync(self._loop, limiter=self._limiter)
+                nursery.cancel_scope.cancel()
+        finally:
+            # Whatever was not committed is answered, so no caller waits forever and
+            # none is told it was stored.
+            with self._lock:
+                self._closing = True
+                left = list(self._queue)
+                self._queue.clear()
+                self._rows = 0
+            for pending in left:
+                _wake(pending, outcome.Error(_closed_error()))
+            self._stopped.set()
+
+    async def _abandon_when_cancelled(self) -> None:
+        try:
+            await trio.sleep_forever()
+        finally:
+            with self._lock:
+                self._closing = self._abandoning = True
+                self._work.notify()
+
+    def _loop(self) -> None:
+        """The writer thread: commit batches until closed."""
+        while True:
+            batch = self._take()
+            if batch is None:
+                return
+            answer = self._commit(batch)
+            assert self._token is not None
+            self._token.run_sync_soon(self._answer, batch, answer)
+            if self._restart_wal:
+                # After the batch was answered: the next one waits, not this one.
+                self._restart_wal = False
+                self._restart()
+
+    def _take(self) -> list[_Pending] | None:
+        """The next batch, once its window closed; None when the writer should stop."""
+        with self._lock:
             while True:
-                while not self._queue:
-                    if self._closing:
-                        return
-                    await self._work.park()
-                await self._gather()
+                if self._abandoning or (self._closing and not self._queue):
+                    return None
+                if not self._queue:
+                    self._wait(None)
+                    continue
+                # The window opens when the first write was submitted, not when the
+                # writer got to it: after a slow commit the next batch goes at once.
+                left = self._queue[0].submitted_at + self._batch_seconds - time.monotonic()
+                if self._rows < self._batch_rows and not self._closing and left > 0:
+                    self._wait(left)
+                    continue
                 batch = [self._queue.popleft()]
                 rows = batch[0].rows
                 while self._queue and rows + self._queue[0].rows <= self._batch_rows:
                     batch.append(self._queue.popleft())
                     rows += batch[-1].rows
                 self._rows -= rows
-                await self._commit(batch)
-                if self._restart_wal:
-                    # After the batch was answered: the next one waits, not this one.
-                    self._restart_wal = False
-                    await trio.to_thread.run_sync(self._restart, limiter=self._limiter)
-        finally:
-            # Cancelled (the store's nursery is going away): whatever was not committed
-            # is answered, so no caller waits forever and none is told it was stored.
-            self._closing = True
-            while self._queue:
-                _wake(self._queue.popleft(), outcome.Error(_closed_error()))
-            self._rows = 0
-            self._stopped.set()
+                return batch
 
-    async def _gather(self) -> None:
-        # The window opens when the first write was submitted, not when the writer got
-        # to it: after a slow commit the next batch goes at once with what is waiting.
-        deadline = self._queue[0].submitted_at + self._batch_seconds
-        while self._rows < self._batch_rows and not self._closing:
-            if trio.current_time() >= deadline:
-                return
-            with trio.move_on_at(deadline):
-                await self._work.park()
-        await trio.lowlevel.checkpoint()
-
-    async def _commit(self, batch: Sequence[_Pending]) -> None:
-        ops = [pending.op for pending in batch]
+    def _wait(self, timeout: float | None) -> None:
+        self._waiting = True
         try:
-            results = await trio.to_thread.run_sync(self._apply, ops, limiter=self._limiter)
-        except StoreError as exc:
-            # A fresh exception per caller: one instance raised in many tasks would
-            # collect all their tracebacks.
-            for pending in batch:
-                error = StoreError(str(exc))
-                error.__cause__ = exc.__cause__
-                _wake(pending, outcome.Error(error))
-            return
-        if _stages.RECORDER is not None:
-            _stages.RECORDER.store_committed(ops)
-        for pending, result in zip(batch, results, strict=True):
-            _wake(
-                pending,
-                outcome.Error(result)
-                if isinstance(result, BaseException)
-                else outcome.Value(result),
-            )
+            self._work.wait(timeout)
+        finally:
+            self._waiting = False
 
-    def _apply(self, ops: Sequence[WriteOp]) -> list[object]:
-        """In the worker thread: reconnect if needed, then commit the batch."""
+    def _commit(self, batch: Sequence[_Pending]) -> list[object] | StoreError:
+        """In the writer thread: reconnect if needed, then commit the batch; its
+        answers, or the error that failed it whole."""
+        ops = [pending.op for pending in batch]
         try:
             if self._conn is None:
                 self._conn = connect_writer(self._path, hook=self._hook)
             results = apply_batch(self._conn, ops)
         except sqlite3.Error as exc:
             self._drop_connection()
-            raise StoreError(
+            error = StoreError(
                 f"the inbox could not commit {len(ops)} write(s), none was stored: {_describe(exc)}"
-            ) from exc
-        except StoreError:
+            )
+            error.__cause__ = exc
+            return error
+        except StoreError as exc:
             self._drop_connection()
-            raise
+            return exc
+        except Exception as exc:  # a bug, not the database: its callers hear of it all the same
+            self._drop_connection()
+            error = StoreError(f"the inbox could not commit {len(ops)} write(s): {exc!r}")
+            error.__cause__ = exc
+            return error
         self.commits += 1
         return results
+
+    def _answer(self, batch: Sequence[_Pending], answer: list[object] | StoreError) -> None:
+        """In the trio thread: wake the batch's callers with their answers."""
+        if isinstance(answer, StoreError):
+            for pending in batch:
+                # A fresh exception per caller: one instance raised in many tasks would
+                # collect all their tracebacks.
+                error = StoreError(str(answer))
+                error.__cause__ = answer.__cause__
+                _wake(pending, outcome.Error(error))
+            return
+        if _stages.RECORDER is not None:
+            _stages.RECORDER.store_committed([pending.op for pending in batch])
+        for pending, result in zip(batch, answer, strict=True):
+            _wake(
+                pending,
+                outcome.Error(result)
+                if isinstance(result, BaseException)
+                else outcome.Value(result),
+            )
 
     def restart_wal_soon(self) -> None:
         """Copy what is left of the WAL between the next two batches, so SQLite starts it
@@ -227,8 +290,9 @@ class BatchWriter:
 
     async def aclose(self) -> None:
         """Refuse new writes, let the writer commit the queued ones, close. Idempotent."""
-        self._closing = True
-        self._work.unpark_all()
+        with self._lock:
+            self._closing = True
+            self._work.notify()
         if self._running:
             await self._stopped.wait()
         await trio.to_thread.run_sync(self._drop_connection, limiter=self._limiter)

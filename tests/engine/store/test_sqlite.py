@@ -16,10 +16,19 @@ import trio
 import trio.testing
 
 from engine.config import StoreConfig
-from engine.errors import StoreError
+from engine.errors import EngineClosedError, StoreError
 from engine.model import Message
-from engine.store import MessageQuery, SqliteStore, Written, open_sqlite_store, open_store
+from engine.store import (
+    MessageQuery,
+    SqliteStore,
+    Written,
+    _sqlite_writer,
+    open_sqlite_store,
+    open_store,
+)
 from engine.store._sqlite_schema import checkpoint, connect_reader, connect_writer, load_migrations
+from engine.store._sqlite_writer import BatchWriter
+from engine.store._sqlite_writes import CommitStatus
 
 pytestmark = pytest.mark.trio
 
@@ -151,6 +160,55 @@ async def test_a_cancelled_caller_still_hears_its_write_answered(
         assert scope.cancelled_caught
         assert answers == [Written(outcome="inserted", message=message)]
         assert await store.get_message("acme", message.id) == message
+
+
+async def test_a_writer_cancelled_answers_the_writes_it_had_not_taken(
+    tmp_path: Path, records: Any
+) -> None:
+    path = tmp_path / "inbox.db"
+    async with open_sqlite_store(path):
+        pass  # the schema
+    writer = BatchWriter(str(path), None, batch_rows=1000, batch_ms=60_000)
+    answers: list[object] = []
+
+    async def submit() -> None:
+        try:
+            answers.append(await writer.submit(CommitStatus(records.report())))
+        except EngineClosedError as exc:
+            answers.append(exc)
+
+    with trio.fail_after(10):
+        async with trio.open_nursery() as callers, trio.open_nursery() as running:
+            await running.start(writer.run)
+            for _ in range(3):
+                callers.start_soon(submit)
+            await trio.testing.wait_all_tasks_blocked()
+            running.cancel_scope.cancel()  # the batch window is a minute away
+    assert len(answers) == 3
+    assert all(isinstance(a, EngineClosedError) for a in answers)
+    assert writer.commits == 0
+    assert _query(path, "SELECT count(*) FROM status_reports") == [(0,)]
+    with pytest.raises(EngineClosedError):
+        await writer.submit(CommitStatus(records.report()))
+    await writer.aclose()
+
+
+async def test_a_bug_in_a_write_fails_its_batch_not_the_writer(
+    tmp_path: Path, records: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with open_sqlite_store(tmp_path / "inbox.db", batch_rows=3, batch_ms=1000) as store:
+        apply_batch = _sqlite_writer.apply_batch
+
+        def broken(conn: sqlite3.Connection, ops: Any) -> list[object]:
+            monkeypatch.setattr(_sqlite_writer, "apply_batch", apply_batch)  # once
+            raise RuntimeError("a bug")
+
+        monkeypatch.setattr(_sqlite_writer, "apply_batch", broken)
+        answers = await _commit_all(store, [records.message() for _ in range(3)])
+        assert all(isinstance(a, StoreError) for a in answers)
+        assert all("RuntimeError('a bug')" in str(a) for a in answers)
+        assert len({id(a) for a in answers}) == 3  # each caller its own exception
+        assert await _commit_all(store, [records.message() for _ in range(3)]) == ["inserted"] * 3
 
 
 async def test_a_caller_cancelled_before_its_write_writes_nothing(
