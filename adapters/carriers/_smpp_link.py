@@ -3,10 +3,13 @@
 :class:`SmppLink` owns the stream's reading and writing once bound:
 
 * the deliver_sm and data_sm PDUs that arrive together (everything decoded from one
-  read of the socket) go to the handler as one batch in one task; at most ``window`` are
-  in flight, counting every PDU of every batch (the rest wait in the socket: TCP tells
-  the SMSC to slow down); a batch's responses go out when the handler answers it, so
-  responses may leave out of order across batches, as SMPP allows;
+  read of the socket) go to the handler as one batch in one task, up to half the window
+  a batch; at most ``window`` are in flight, counting every PDU of every batch (the rest
+  wait in the socket: TCP tells the SMSC to slow down); a batch's responses go out when
+  the handler answers it, so responses may leave out of order across batches, as SMPP
+  allows. Half a window a batch keeps the link busy: while one half is committed the
+  next is decoded, and the SMSC refills the first half's room while the second commits
+  (one batch of the whole window left the store, the engine and the SMSC taking turns);
 * a response goes out at once from the task that has it, straight through the socket
   (plain TCP), when nothing else is being written or waits to be; otherwise (and over
   TLS, and for what the socket did not take) one task writes what is queued, joined into
@@ -148,6 +151,7 @@ class SmppLink:
         self._sequence = 0
         self._waiting: dict[int, _Reply] = {}
         self._window = trio.Semaphore(smsc.window)
+        self._most_in_batch = -(-smsc.window // 2)  # half, rounded up
         self._in_flight = 0
         self._idle = trio.Event()
         self._closing = False
@@ -260,6 +264,8 @@ class SmppLink:
                 batch.append((pdu, frame))
                 if _stages.RECORDER is not None:
                     _stages.RECORDER.smpp_received(pdu.sequence_number)
+                if len(batch) >= self._most_in_batch:
+                    batch = self._dispatch(handler, batch)
             elif isinstance(pdu, EnquireLink):
                 self._queue(EnquireLinkResp(sequence_number=pdu.sequence_number).encode())
             elif isinstance(pdu, Unbind):
