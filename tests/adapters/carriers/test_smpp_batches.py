@@ -188,40 +188,13 @@ async def test_the_window_counts_every_pdu_of_every_batch(tmp_path: Path) -> Non
                 nursery.start_soon(send)
                 await harness.wait_for_items(3)
                 await trio.testing.wait_all_tasks_blocked()
-                # A full window, in batches of up to half of it; the other five wait.
-                assert harness.batches == [2, 1]
+                # A full window, in batches of up to half of it (rounded up), so the SMSC
+                # hears of the first half while the second commits; the other five wait.
+                # (Each batch has its task, and trio may start either first.)
+                assert sorted(harness.batches) == [1, 2]
                 assert not any(isinstance(p, DeliverSmResp) for p in session.received)
                 gate.set()
         assert peak == 3
         assert sum(harness.batches) == 8
         assert all(size <= 2 for size in harness.batches)
         assert sorted(contents(await r.inbox())) == [f"m{n}" for n in range(8)]
-
-
-async def test_a_batch_holds_at_most_half_the_window(tmp_path: Path) -> None:
-    # A whole window in one batch would leave the SMSC waiting for all of it to commit;
-    # in halves, the first half's answers go out while the second half commits.
-    async with rig(tmp_path) as r:
-        gate = trio.Event()
-
-        async def commit_when_let(item: InboundItem) -> IngestResult:
-            await gate.wait()
-            return await r.septet.ingest(item)
-
-        harness: CarrierHarness
-        async with r.carrier(respond=commit_when_let, window=8) as harness:
-            session = await r.smsc.wait_for_session()
-            frames = text_frames(*(f"m{n}" for n in range(12)))
-            async with trio.open_nursery() as nursery:
-
-                async def send() -> None:
-                    assert await send_together(session, frames) == [ROK] * 12
-
-                nursery.start_soon(send)
-                await harness.wait_for_items(8)
-                await trio.testing.wait_all_tasks_blocked()
-                assert harness.batches == [4, 4]  # the window is full: four wait
-                gate.set()
-        assert sum(harness.batches) == 12
-        assert all(size <= 4 for size in harness.batches)
-        assert sorted(contents(await r.inbox())) == sorted(f"m{n}" for n in range(12))
