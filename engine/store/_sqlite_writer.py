@@ -158,7 +158,9 @@ class BatchWriter:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._abandon_when_cancelled)
                 task_status.started()
-                await trio.to_thread.run_sync(self._loop, limiter=self._limiter)
+                await trio.to_thread.run_sync(
+                    self._loop, limiter=self._limiter, thread_name="septet store writer"
+                )
                 nursery.cancel_scope.cancel()
         finally:
             # Whatever was not committed is answered, so no caller waits forever and
