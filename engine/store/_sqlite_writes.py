@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Sequence
-from typing import cast
+from collections.abc import Callable, Sequence
+from typing import TypeVar, cast
 
 import msgspec
 
@@ -68,6 +68,7 @@ __all__ = [
 
 
 DeliveryRow = tuple[object, ...]
+T = TypeVar("T")
 
 
 class CommitMessage(msgspec.Struct, frozen=True):
@@ -243,16 +244,9 @@ def _apply(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object]:
             sizes.append(len(op.ops))
             batch.extend(op.ops)
     if batch:
-        conn.execute("SAVEPOINT messages")
-        try:
-            written = _commit_messages(conn, batch, "messages")
-            conn.execute("RELEASE messages")
-        except Exception as exc:
-            if is_database_failure(exc):
-                raise
+        written = _in_savepoint(conn, "messages", lambda: _commit_messages(conn, batch, "messages"))
+        if isinstance(written, _Refused):
             # Some message cannot be written: find which, one write at a time.
-            conn.execute("ROLLBACK TO messages")
-            conn.execute("RELEASE messages")
             for i in indexes:
                 results[i] = _apply_one(conn, ops[i])
         else:
@@ -281,46 +275,60 @@ def _finish_together(conn: sqlite3.Connection, finished: list[FinishAttempt]) ->
     """Whether ``finished`` were all written at once (False: nothing was written)."""
     if not distinct_deliveries(finished):
         return False
-    conn.execute("SAVEPOINT finished")
-    try:
-        finish_attempts(conn, finished)
-    except Exception as exc:
-        if is_database_failure(exc):
-            raise
-        conn.execute("ROLLBACK TO finished")
-        conn.execute("RELEASE finished")
-        return False
-    conn.execute("RELEASE finished")
-    return True
+    done = _in_savepoint(conn, "finished", lambda: finish_attempts(conn, finished))
+    return not isinstance(done, _Refused)
 
 
 def _apply_one(conn: sqlite3.Connection, op: WriteOp) -> object:
-    conn.execute("SAVEPOINT one")
+    done = _in_savepoint(conn, "one", lambda: _write_one(conn, op))
+    if not isinstance(done, _Refused):
+        return done
+    exc = done.error
+    if isinstance(exc, sqlite3.Error):
+        error = StoreError(f"the inbox refused this write: {exc}")
+        error.__cause__ = exc
+        return error
+    return exc
+
+
+def _write_one(conn: sqlite3.Connection, op: WriteOp) -> object:
+    if isinstance(op, CommitMessage):
+        return _commit_messages(conn, [op], "one")[0]
+    if isinstance(op, CommitMessages):
+        return _commit_messages(conn, op.ops, "one")
+    if isinstance(op, AddPart):
+        return _add_part(conn, op)
+    if isinstance(op, CompletePartSet):
+        return _complete_part_set(conn, op)
+    if isinstance(op, CommitStatus):
+        return _commit_status(conn, op)
+    return op.run(conn)
+
+
+def _in_savepoint(conn: sqlite3.Connection, name: str, work: Callable[[], T]) -> T | _Refused:
+    """``work()`` inside the savepoint ``name``: its result, or what it raised (as
+    :class:`_Refused`) with everything it wrote rolled back. A failure of the database itself (see
+    :func:`is_database_failure`) is raised: it fails the whole transaction."""
+    conn.execute(f"SAVEPOINT {name}")
     try:
-        if isinstance(op, CommitMessage):
-            result: object = _commit_messages(conn, [op], "one")[0]
-        elif isinstance(op, CommitMessages):
-            result = _commit_messages(conn, op.ops, "one")
-        elif isinstance(op, AddPart):
-            result = _add_part(conn, op)
-        elif isinstance(op, CompletePartSet):
-            result = _complete_part_set(conn, op)
-        elif isinstance(op, CommitStatus):
-            result = _commit_status(conn, op)
-        else:
-            result = op.run(conn)
+        result = work()
     except Exception as exc:
         if is_database_failure(exc):
             raise
-        conn.execute("ROLLBACK TO one")
-        conn.execute("RELEASE one")
-        if isinstance(exc, sqlite3.Error):
-            error = StoreError(f"the inbox refused this write: {exc}")
-            error.__cause__ = exc
-            return error
-        return exc
-    conn.execute("RELEASE one")
+        conn.execute(f"ROLLBACK TO {name}")
+        conn.execute(f"RELEASE {name}")
+        return _Refused(exc)
+    conn.execute(f"RELEASE {name}")
     return result
+
+
+class _Refused:
+    """What a write in a savepoint raised; everything it wrote is rolled back."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
 
 def _existing_messages(conn: sqlite3.Connection, keys: Sequence[bytes]) -> dict[bytes, bytes]:
