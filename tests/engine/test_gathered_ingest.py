@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import trio
+from at_once import each_at_once
 from denying import deny_messages
 
 import engine
@@ -56,29 +57,12 @@ class _Recording:
         return await self._store.commit_messages(batch, **kwargs)
 
 
-async def _all_at_once(septet: engine.Septet, items: Sequence[object]) -> list[object]:
-    """Ingest every item from a task of its own, all started in one round; each task's
-    result or the exception it raised, in order."""
-    answers: list[object] = [None] * len(items)
-
-    async def one(i: int, item: Any) -> None:
-        try:
-            answers[i] = await septet.ingest(item)
-        except Exception as error:
-            answers[i] = error
-
-    async with trio.open_nursery() as nursery:
-        for i, item in enumerate(items):
-            nursery.start_soon(one, i, item)
-    return answers
-
-
 async def test_concurrent_ingests_share_one_write(tmp_path: Path) -> None:
     async with open_sqlite_store(tmp_path / "inbox.db") as sqlite_store:
         store = _Recording(sqlite_store)
         async with engine.open(Config(data_dir=str(tmp_path)), store=store) as septet:
             items = [_text(f"Your code is {i:06d}", f"c{i}") for i in range(50)]
-            answers = await _all_at_once(septet, items)
+            answers = await each_at_once(septet.ingest, items)
             assert store.writes == [50]
             assert all(isinstance(a, IngestResult) for a in answers)
             results = [a for a in answers if isinstance(a, IngestResult)]
@@ -112,7 +96,7 @@ async def test_each_caller_gets_its_own_answer(tmp_path: Path) -> None:
             *(InboundPdu(carrier="modem", number=NUMBER, pdu=pdu) for pdu in parts),
             _text("Your code is 333333", "new"),  # a repeat within the round
         ]
-        answers = await _all_at_once(septet, items)
+        answers = await each_at_once(septet.ingest, items)
         new, retry, broken, status, *part_answers, repeat = answers
         # The two items with one carrier id: whichever the round took first is stored,
         # the other is its duplicate.
@@ -174,7 +158,7 @@ async def test_a_failed_write_fails_each_caller_with_its_own_error(tmp_path: Pat
         engine.open(Config(data_dir=str(tmp_path)), store=store) as septet,
     ):
         items = [_text(f"Your code is {i:06d}", f"c{i}") for i in range(5)]
-        answers = await _all_at_once(septet, items)
+        answers = await each_at_once(septet.ingest, items)
         assert all(isinstance(a, StoreError) for a in answers)
         assert len({id(a) for a in answers}) == 5
         assert await septet.messages() == []

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
+from at_once import each_at_once
 
 from engine.config import StoreConfig
 from engine.errors import EngineClosedError, StoreError
@@ -40,18 +41,8 @@ def _query(path: Path, sql: str) -> list[Any]:
 
 async def _commit_all(store: SqliteStore, messages: list[Message]) -> list[object]:
     """Commit ``messages`` from one task each, all at once; each one's answer or error."""
-    answers: list[object] = [None] * len(messages)
-
-    async def commit(i: int) -> None:
-        try:
-            answers[i] = (await store.commit_message(messages[i])).outcome
-        except Exception as exc:
-            answers[i] = exc
-
-    async with trio.open_nursery() as nursery:
-        for i in range(len(messages)):
-            nursery.start_soon(commit, i)
-    return answers
+    answers = await each_at_once(store.commit_message, messages)
+    return [a if isinstance(a, Exception) else a.outcome for a in answers]
 
 
 async def test_the_inbox_is_in_wal_mode(tmp_path: Path) -> None:
