@@ -405,10 +405,8 @@ class SmppLink:
         """Write what the socket takes of ``frame`` now; what is left for the writer task."""
         try:
             sent = os.write(fd, frame)
-        except BlockingIOError:
-            return frame
-        except OSError:
-            return frame  # broken: the writer task meets the error and ends the link
+        except OSError:  # full (BlockingIOError), or broken: the writer task meets that
+            return frame  # error and ends the link
         if _stages.RECORDER is not None:
             _stages.RECORDER.smpp_written([frame])  # out, as far as the engine can tell
         return _Rest(frame[sent:]) if sent < len(frame) else b""
