@@ -17,7 +17,7 @@ from typing import Final
 import msgspec
 
 from ..smpp import CommandId
-from ..store._sqlite_writes import CommitMessage, CommitMessages, CompletePartSet
+from ..store._sqlite_writes import AddParts, CommitMessage, CommitMessages, CompletePartSet
 
 __all__ = ["BenchRecorder", "StageLog"]
 
@@ -50,6 +50,10 @@ def _message_ids(op: object) -> list[str]:
         return [op.message.id]
     if isinstance(op, CommitMessages):
         return [one.message.id for one in op.ops]
+    if isinstance(op, AddParts) and op.complete is not None:
+        # The set's message, should its parts turn out to be the whole set (else that
+        # id is never stored, and a later completion is stamped with its own).
+        return [op.complete.message.id]
     return []  # a part, a status, an outbox or admin write: no message of its own
 
 

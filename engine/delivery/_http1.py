@@ -231,6 +231,13 @@ class AnswerReader:
             if self._pending_head > MAX_HEAD_BYTES:
                 raise MalformedAnswer(f"the answer's head exceeds {MAX_HEAD_BYTES} bytes")
 
+    def release(self) -> None:
+        """Drop the parser, once the answer is read or given up on; the reader is not fed
+        again. The parser holds the reader's callbacks, so until then each is part of a
+        reference cycle, which only the garbage collector would free (in pauses of
+        milliseconds at a delivery per message)."""
+        del self._parser
+
     def end_of_stream(self) -> bool:
         """Note that the server closed the connection; whether the answer is complete
         (a body delimited by the end of the stream is, and the connection not reusable)."""

@@ -154,6 +154,8 @@ class Connection:
         except (trio.BrokenResourceError, OSError) as exc:
             replayable = self.reused and not received
             raise NoAnswer(f"reading failed: {_cause(exc)}", replayable=replayable) from exc
+        finally:
+            reader.release()
         assert reader.head is not None  # complete or truncated: the head was read
         # A truncated answer's rest is not read: the connection is dropped.
         self._reusable = reader.complete and reader.reusable and request.keep_alive

@@ -34,7 +34,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from time import perf_counter
-from typing import cast
+from typing import NamedTuple, cast
 
 import msgspec
 import trio
@@ -55,7 +55,7 @@ from ..model import (
     Otp,
     StatusReport,
 )
-from ..store import BufferedPart, NewDelivery, Store, Written
+from ..store import BufferedPart, NewDelivery, PartAdded, PartsAdded, Store, Written
 from ._normalize import normalize_number, normalize_sender, region_of, sent_time, utc_time
 from ._reassembly import (
     Draft,
@@ -75,6 +75,32 @@ from ._reassembly import (
 __all__ = ["Pipeline"]
 
 _Prepared = tuple[codec.Sms | CodecError | None, Otp | None]
+
+
+class _Part(NamedTuple):
+    """A part of a concatenated message, ready to add to its set."""
+
+    key: str
+    seq: int
+    total: int
+    item: InboundPdu | InboundText
+    """The item as stored: number (and a text's sender) normalized."""
+
+
+class _Status(NamedTuple):
+    """A status report to commit."""
+
+    item: InboundStatus
+    number: str
+
+
+class _Single(NamedTuple):
+    """A single-part message to commit."""
+
+    draft: Draft
+    found: Otp | None
+
+
 Outbox = tuple[str | NewDelivery, ...]
 """A new message's deliveries: destination names, or deliveries already claimed."""
 _ROUNDED: dict[float, float] = {}
@@ -399,13 +425,63 @@ class Pipeline:
             except Exception as error:
                 outcomes[i] = error
 
+        async def together(members: list[tuple[int, _Part]]) -> None:
+            begun = perf_counter()
+            try:
+                results = await self._add_parts_shielded([part for _, part in members], now)
+            except Exception as error:
+                if not isinstance(error, EngineClosedError):
+                    kind = "store" if isinstance(error, StoreError) else "internal"
+                    self._metrics.count_error(kind)
+                for n, (i, _) in enumerate(members):
+                    outcomes[i] = error if n == 0 else _own_instance(error)
+                return
+            seconds = perf_counter() - begun
+            for (i, _), result in zip(members, results, strict=True):
+                outcomes[i] = result
+                self._metrics.count_ingested(items[i].carrier, result.outcome, seconds)
+
         if slow:
             # After the batch: a status report in the list can find its message.
+            now = datetime.now(UTC)
+            sets, alone = self._sets_of(items, slow, now)
             async with trio.open_nursery() as nursery:
-                for i, job in slow:
+                for members in sets:
+                    nursery.start_soon(together, members)
+                for i, job in alone:
                     nursery.start_soon(one, i, job)
         assert all(outcome is not None for outcome in outcomes)
         return cast(list[IngestResult | Exception], outcomes)
+
+    def _sets_of(
+        self, items: Sequence[InboundItem], slow: list[tuple[int, _Prepared | None]], now: datetime
+    ) -> tuple[list[list[tuple[int, _Part]]], list[tuple[int, _Prepared | None]]]:
+        """The parts among ``slow`` that share a set with another (each seq once per
+        set), by set, to be added together; the other items, to be ingested alone."""
+        sets: dict[str, list[tuple[int, _Part]]] = {}
+        alone: list[tuple[int, _Prepared | None]] = []
+        jobs = dict(slow)
+        for i, job in slow:
+            try:
+                planned = self._plan(items[i], job, now)
+            except Exception:  # raised again, and answered, when ingested alone
+                alone.append((i, job))
+                continue
+            if not isinstance(planned, _Part) or not 1 <= planned.seq <= planned.total:
+                alone.append((i, job))
+                continue
+            members = sets.setdefault(planned.key, [])
+            if any(part.seq == planned.seq for _, part in members):
+                alone.append((i, job))  # a repeat: alone, after or before its twin
+            else:
+                members.append((i, planned))
+        together: list[list[tuple[int, _Part]]] = []
+        for members in sets.values():
+            if len(members) > 1:
+                together.append(members)
+            else:
+                alone.append((members[0][0], jobs[members[0][0]]))
+        return together, alone
 
     def _fast_batch(
         self,
@@ -460,9 +536,21 @@ class Pipeline:
 
     async def _ingest(self, item: InboundItem, prepared: _Prepared | None = None) -> IngestResult:
         now = datetime.now(UTC)
+        planned = self._plan(item, prepared, now)
+        if isinstance(planned, _Part):
+            return (await self._add_parts_shielded([planned], now))[0]
+        if isinstance(planned, _Status):
+            return await self._commit_status(planned.item, planned.number, now)
+        return await self._commit(planned.draft, planned.found)
+
+    def _plan(
+        self, item: InboundItem, prepared: _Prepared | None, now: datetime
+    ) -> _Part | _Status | _Single:
+        """What ingesting ``item`` takes: a part to add to its set, a status report or a
+        single message to commit. Raises the item's :class:`CodecError`."""
         number = normalize_number(item.number, self._region)
         if isinstance(item, InboundStatus):
-            return await self._commit_status(item, number, now)
+            return _Status(item, number)
         region = region_of(number) or self._region
         received_at = utc_time(item.received_at, now)
         if isinstance(item, InboundText):
@@ -473,9 +561,7 @@ class Pipeline:
             if segment is None or segment.total <= 1:
                 draft = draft_from_text(item, number, sender, received_at)
                 text = draft.otp_text
-                return await self._commit(
-                    draft, None if text is None else _model_otp(otp.extract(text))
-                )
+                return _Single(draft, None if text is None else _model_otp(otp.extract(text)))
             key = set_key(
                 "text",
                 item.carrier,
@@ -493,16 +579,16 @@ class Pipeline:
                 received_at=received_at,
                 raw=bound_raw(item.raw, self._raw_limit),
             )
-            return await self._add_part_shielded(key, segment.seq, segment.total, stored, now)
+            return _Part(key, segment.seq, segment.total, stored)
         sms, found = prepared if prepared is not None else prepare_batch([item])[0]
         if isinstance(sms, CodecError):
             raise _unindexed(sms)
         assert sms is not None
         if sms.kind == "status_report":
-            return await self._commit_status(_status_of_pdu(item, sms), number, now)
+            return _Status(_status_of_pdu(item, sms), number)
         concat = sms.concat
         if concat is None:
-            return await self._commit(draft_from_pdu(item, sms, number, region, received_at), found)
+            return _Single(draft_from_pdu(item, sms, number, region, received_at), found)
         sender, kind = pdu_sender(sms, region)
         key = set_key(
             "pdu",
@@ -515,7 +601,7 @@ class Pipeline:
             concat.total,
         )
         stored_pdu = msgspec.structs.replace(item, number=number, received_at=received_at)
-        return await self._add_part_shielded(key, concat.seq, concat.total, stored_pdu, now)
+        return _Part(key, concat.seq, concat.total, stored_pdu)
 
     # --- commits -----------------------------------------------------------------
 
@@ -575,53 +661,110 @@ class Pipeline:
         self._tick += 1
         self._touched[key] = self._tick
 
-    async def _add_part_shielded(
-        self, key: str, seq: int, total: int, item: InboundPdu | InboundText, now: datetime
-    ) -> IngestResult:
-        # Several steps (a lock, the part's write, maybe its set's completion): once
+    async def _add_parts_shielded(
+        self, parts: Sequence[_Part], now: datetime
+    ) -> list[IngestResult]:
+        # Several steps (a lock, the parts' write, maybe the set's completion): once
         # begun, they finish before a cancellation lands.
         with trio.CancelScope(shield=True):
-            result = await self._add_part(key, seq, total, item, now)
-        return result
+            results = await self._add_parts(parts, now)
+        return results
 
-    async def _add_part(
-        self, key: str, seq: int, total: int, item: InboundPdu | InboundText, now: datetime
-    ) -> IngestResult:
-        recent = self._recent.get(key)
-        if recent is not None and part_fingerprint(item) in recent[1]:
-            return IngestResult(outcome="duplicate", message=recent[0])  # a late copy
-        part = BufferedPart(
-            set_key=key,
-            seq=seq,
-            total=total,
-            carrier=item.carrier,
-            carrier_message_id=item.carrier_message_id,
-            received_at=item.received_at or now,
-            expires_at=now + self._ttl,
-            payload=encode_part(item),
-        )
-        async with self._set_lock(key):
-            self._touch(key)
-            added = await self._store.add_part(part)
-            if added.outcome == "seen" and added.message_id is not None:
-                tenant = self._tenant_of(item.number)
-                original = await self._store.get_message(tenant, added.message_id)
-                return IngestResult(outcome="duplicate", message=original)
-            if added.outcome == "stored":
-                self._metrics.parts_buffered.inc()
-            if len({p.seq for p in added.parts}) < total:
-                return IngestResult(
-                    outcome="buffered" if added.outcome == "stored" else "duplicate"
+    async def _add_parts(self, parts: Sequence[_Part], now: datetime) -> list[IngestResult]:
+        """Add ``parts`` (of one set, distinct seqs) to their set, in order; each one's
+        result, as if each had been added alone, one after the other.
+
+        They go to the store in one write. When they are the whole set (its parts
+        arrived together, as an SMSC or a modem usually sends them), the message is
+        built from them and committed in that same write: one commit for the whole
+        message instead of one per part and one more for the set.
+        """
+        results: list[IngestResult | None] = [None] * len(parts)
+        todo = list(range(len(parts)))
+        key, total = parts[0].key, parts[0].total
+        while todo:
+            recent = self._recent.get(key)
+            if recent is not None:
+                for n in todo:
+                    if part_fingerprint(parts[n].item) in recent[1]:  # a late copy
+                        results[n] = IngestResult(outcome="duplicate", message=recent[0])
+                todo = [n for n in todo if results[n] is None]
+                if not todo:
+                    break
+            buffered = [
+                BufferedPart(
+                    set_key=key,
+                    seq=parts[n].seq,
+                    total=total,
+                    carrier=parts[n].item.carrier,
+                    carrier_message_id=parts[n].item.carrier_message_id,
+                    received_at=parts[n].item.received_at or now,
+                    expires_at=now + self._ttl,
+                    payload=encode_part(parts[n].item),
                 )
-            # Complete: by this part, or by a retry after a failed completion.
+                for n in todo
+            ]
+            async with self._set_lock(key):
+                self._touch(key)
+                done = await self._add_to_set(buffered)
+            for n, result in zip(todo, done, strict=False):
+                results[n] = result
+            # The parts after the one that completed the set come after its completion.
+            todo = todo[len(done) :]
+        return cast(list[IngestResult], results)
+
+    async def _add_to_set(self, parts: list[BufferedPart]) -> list[IngestResult]:
+        """Under the set's lock: store ``parts``; the results of those the store took
+        (all of them, or those up to the one that completed the set)."""
+        total = parts[0].total
+        seqs = {part.seq for part in parts}
+        whole = len(parts) > 1 and seqs == set(range(1, total + 1))
+        planned = self._set_message(tuple(sorted(parts, key=lambda p: p.seq))) if whole else None
+        message, raw, destinations = planned or (None, None, ())
+        try:
+            if len(parts) == 1:
+                answer = PartsAdded(added=(await self._store.add_part(parts[0]),))
+            else:
+                answer = await self._store.add_parts(
+                    parts, message=message, raw=raw, destinations=destinations
+                )
+        except BaseException:
+            self._abandon(destinations)
+            raise
+        if answer.written is None:
+            self._abandon(destinations)
+        results: list[IngestResult] = []
+        for part, added in zip(parts, answer.added, strict=False):
+            results.append(await self._part_result(part, added, answer.written, destinations))
+        return results
+
+    async def _part_result(
+        self,
+        part: BufferedPart,
+        added: PartAdded,
+        written: Written | None,
+        destinations: Outbox,
+    ) -> IngestResult:
+        if added.outcome == "seen" and added.message_id is not None:
+            number = decode_part(part.payload).number
+            original = await self._store.get_message(self._tenant_of(number), added.message_id)
+            return IngestResult(outcome="duplicate", message=original)
+        if added.outcome == "stored":
+            self._metrics.parts_buffered.inc()
+        if len({p.seq for p in added.parts}) < part.total:
+            return IngestResult(outcome="buffered" if added.outcome == "stored" else "duplicate")
+        # Complete: by this part (with its set's write, or now), or by a retry after a
+        # failed completion.
+        if written is not None:
+            message = self._set_completed(added.parts, written, destinations)
+        else:
             message = await self.complete_set(added.parts)
         if added.outcome != "stored":
             return IngestResult(outcome="duplicate", message=message)
         return IngestResult(outcome="committed", message=message)
 
-    async def complete_set(self, parts: tuple[BufferedPart, ...]) -> Message:
-        """Commit the message a set makes (flagged ``incomplete`` when parts are missing)."""
-        key = parts[0].set_key
+    def _set_message(self, parts: tuple[BufferedPart, ...]) -> tuple[Message, bytes | None, Outbox]:
+        """The message a set's parts make, its raw payload and its planned outbox."""
         number = decode_part(parts[0].payload).number
         region = region_of(number) or self._region
         duplicates = sum(part.duplicates for part in parts)  # counted by the store
@@ -630,13 +773,25 @@ class Pipeline:
         message = draft.finish(new_id("msg"), self._tenant_of(number), found)
         raw = bound_raw(draft.raw, self._raw_limit)
         destinations = () if self._route is None else self._route(message)
+        return message, raw, destinations
+
+    async def complete_set(self, parts: tuple[BufferedPart, ...]) -> Message:
+        """Commit the message a set makes (flagged ``incomplete`` when parts are missing)."""
+        message, raw, destinations = self._set_message(parts)
         try:
             written = await self._store.complete_part_set(
-                key, message, raw=raw, destinations=destinations
+                parts[0].set_key, message, raw=raw, destinations=destinations
             )
         except BaseException:
             self._abandon(destinations)
             raise
+        return self._set_completed(parts, written, destinations)
+
+    def _set_completed(
+        self, parts: tuple[BufferedPart, ...], written: Written, destinations: Outbox
+    ) -> Message:
+        """After a set's message was committed (or found a duplicate): the bookkeeping."""
+        key = parts[0].set_key
         self._metrics.parts_buffered.dec(len(parts))
         self._recent[key] = (
             written.message,

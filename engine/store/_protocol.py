@@ -44,6 +44,7 @@ __all__ = [
     "MessageQuery",
     "NewDelivery",
     "PartAdded",
+    "PartsAdded",
     "ROLE_SCOPES",
     "Role",
     "SCOPES",
@@ -86,6 +87,14 @@ class PartAdded(msgspec.Struct, frozen=True, kw_only=True):
     outcome: Literal["stored", "duplicate", "seen"]
     parts: tuple[BufferedPart, ...] = ()
     message_id: str | None = None
+
+
+class PartsAdded(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer to :meth:`Store.add_parts`: each part's :class:`PartAdded`, in order,
+    and the completed set's message when the call completed it (else None)."""
+
+    added: tuple[PartAdded, ...]
+    written: Written | None = None
 
 
 class ClaimedDelivery(msgspec.Struct, frozen=True, kw_only=True):
@@ -289,6 +298,28 @@ class Store(Protocol):
 
     async def add_part(self, part: BufferedPart) -> PartAdded:
         """Store one part of a concatenated message durably (see :class:`PartAdded`)."""
+        ...
+
+    async def add_parts(
+        self,
+        parts: Sequence[BufferedPart],
+        *,
+        message: Message | None = None,
+        raw: bytes | None = None,
+        destinations: Destinations = (),
+    ) -> PartsAdded:
+        """:meth:`add_part` for each of ``parts`` (of one set, distinct seqs), in order,
+        in one transaction: each answer is what :meth:`add_part` would have answered
+        after the ones before it. Adding stops at the part whose answer holds the whole
+        set (``total`` distinct seqs): the parts after it are not added and have no
+        answer (the caller adds them once the set is completed).
+
+        With ``message`` (the message the set makes, built from ``parts``): when every
+        part was added and ``stored`` and the set then holds exactly ``parts``, the set
+        is completed with it in the same transaction, as :meth:`complete_part_set`
+        would, and ``written`` says how. Otherwise nothing of ``message`` is written and
+        ``written`` is None. Should the call fail, none of it is stored.
+        """
         ...
 
     async def complete_part_set(

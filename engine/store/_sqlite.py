@@ -66,6 +66,7 @@ from ._protocol import (
     MessageQuery,
     NewDelivery,
     PartAdded,
+    PartsAdded,
     Tenant,
     TenantDeleted,
     Written,
@@ -92,6 +93,7 @@ from ._sqlite_schema import (
 from ._sqlite_writer import BatchWriter
 from ._sqlite_writes import (
     AddPart,
+    AddParts,
     CommitMessage,
     CommitMessages,
     CommitStatus,
@@ -218,6 +220,29 @@ class SqliteStore(SqlitePrivacy):
         body = cipher.seal(encode(part), part_aad(part.set_key, part.seq))
         return cast(PartAdded, await self._writer.submit(AddPart(part, body, cipher)))
 
+    async def add_parts(
+        self,
+        parts: Sequence[BufferedPart],
+        *,
+        message: Message | None = None,
+        raw: bytes | None = None,
+        destinations: Destinations = (),
+    ) -> PartsAdded:
+        if not parts:
+            raise ValueError("add_parts needs at least one part")
+        key = parts[0].set_key
+        if any(part.set_key != key for part in parts) or len({p.seq for p in parts}) < len(parts):
+            raise ValueError("add_parts takes parts of one set, each seq once")
+        cipher = self._cipher
+        ops = [
+            AddPart(part)
+            if cipher is None
+            else AddPart(part, cipher.seal(encode(part), part_aad(key, part.seq)), cipher)
+            for part in parts
+        ]
+        complete = None if message is None else self._completion(key, message, raw, destinations)
+        return cast(PartsAdded, await self._writer.submit(AddParts(ops, complete)))
+
     async def complete_part_set(
         self,
         set_key: str,
@@ -226,12 +251,17 @@ class SqliteStore(SqlitePrivacy):
         raw: bytes | None = None,
         destinations: Destinations = (),
     ) -> Written:
+        op = self._completion(set_key, message, raw, destinations)
+        return cast(Written, await self._writer.submit(op))
+
+    def _completion(
+        self, set_key: str, message: Message, raw: bytes | None, destinations: Destinations
+    ) -> CompletePartSet:
         row = message_row(message)
         outbox_rows = _outbox(row, message, destinations)
         if self._cipher is not None:
             row, raw = seal_row(self._cipher, row, raw)
-        op = CompletePartSet(set_key, message, raw, row, outbox_rows, self._cipher)
-        return cast(Written, await self._writer.submit(op))
+        return CompletePartSet(set_key, message, raw, row, outbox_rows, self._cipher)
 
     async def commit_status(self, report: StatusReport) -> StatusReport:
         return cast(StatusReport, await self._writer.submit(CommitStatus(report)))

@@ -98,6 +98,10 @@ def connect_writer(path: str, *, hook: ConnectHook | None = None) -> sqlite3.Con
         if str(mode).lower() != "wal":
             raise StoreError(f"cannot put the inbox {path!r} in WAL mode (it stays {mode!r})")
         conn.execute("PRAGMA synchronous = FULL")
+        # Statement journals (a statement that may roll back alone inside the batch's
+        # transaction) stay in memory: on disk each is a temporary file created,
+        # unlinked, written and dropped, several system calls per commit.
+        conn.execute("PRAGMA temp_store = MEMORY")
         # Checkpoints run beside the writer (see ``checkpoint``), not inside its
         # commits, where copying the WAL back would stall a batch for tens of ms;
         # this is only a backstop should they stop.

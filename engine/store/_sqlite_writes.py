@@ -28,7 +28,7 @@ import msgspec
 from .._crypto import BodyCipher
 from ..errors import StoreError
 from ..model import Message, StatusReport
-from ._protocol import BufferedPart, PartAdded, Written
+from ._protocol import BufferedPart, PartAdded, PartsAdded, Written
 from ._sqlite_incoming import (
     NewMessageRow,
     Prepared,
@@ -54,6 +54,7 @@ from ._sqlite_rows import (
 
 __all__ = [
     "AddPart",
+    "AddParts",
     "CommitMessage",
     "CommitMessages",
     "CommitStatus",
@@ -157,11 +158,22 @@ class CompletePartSet(msgspec.Struct, frozen=True):
     cipher: BodyCipher | None = None
 
 
+class AddParts(msgspec.Struct, frozen=True):
+    """Parts of one set (distinct seqs), added in order until the set is complete;
+    ``complete`` completes it in the same transaction when they were all stored and are
+    then the whole set."""
+
+    parts: list[AddPart]
+    complete: CompletePartSet | None = None
+
+
 class CommitStatus(msgspec.Struct, frozen=True):
     report: StatusReport
 
 
-WriteOp = CommitMessage | CommitMessages | AddPart | CompletePartSet | CommitStatus | OutboxOp
+WriteOp = (
+    CommitMessage | CommitMessages | AddPart | AddParts | CompletePartSet | CommitStatus | OutboxOp
+)
 
 
 def op_rows(op: WriteOp) -> int:
@@ -298,6 +310,8 @@ def _write_one(conn: sqlite3.Connection, op: WriteOp) -> object:
         return _commit_messages(conn, op.ops, "one")
     if isinstance(op, AddPart):
         return _add_part(conn, op)
+    if isinstance(op, AddParts):
+        return _add_parts(conn, op)
     if isinstance(op, CompletePartSet):
         return _complete_part_set(conn, op)
     if isinstance(op, CommitStatus):
@@ -511,6 +525,24 @@ def _add_part(conn: sqlite3.Connection, op: AddPart) -> PartAdded:
             (part.carrier, part.carrier_message_id),
         )
     return PartAdded(outcome="stored", parts=set_parts(conn, part.set_key, op.cipher))
+
+
+def _add_parts(conn: sqlite3.Connection, op: AddParts) -> PartsAdded:
+    added: list[PartAdded] = []
+    for one in op.parts:
+        added.append(_add_part(conn, one))
+        if len({part.seq for part in added[-1].parts}) >= one.part.total:
+            break  # complete: the parts after this one come after its completion
+    complete = op.complete
+    answers = tuple(added)
+    if (
+        complete is None
+        or len(added) < len(op.parts)
+        or any(answer.outcome != "stored" for answer in added)
+        or {part.seq for part in added[-1].parts} != {one.part.seq for one in op.parts}
+    ):
+        return PartsAdded(added=answers)  # not the set ``complete`` was built from
+    return PartsAdded(added=answers, written=_complete_part_set(conn, complete))
 
 
 def _complete_part_set(conn: sqlite3.Connection, op: CompletePartSet) -> Written:

@@ -172,6 +172,67 @@ async def test_parts_and_status_reports_in_the_list(tmp_path: Path) -> None:
     assert stored[LONG].otp is not None
 
 
+async def test_a_whole_set_in_the_list_is_committed_in_one_store_write(tmp_path: Path) -> None:
+    # An SMSC sends a set's parts together: they are stored and the set completed in
+    # one write, not one write per part and another for the message.
+    long = LONG + LONG[:120]
+    parts = _pdus(long, reference=11)
+    assert len(parts) == 3
+    items: list[InboundItem] = [
+        InboundPdu(carrier="modem", number=NUMBER, pdu=parts[seq - 1], carrier_message_id=f"P{seq}")
+        for seq in (2, 3, 1)
+    ]
+    items.append(_text("alone", carrier_message_id="T1"))
+    async with (
+        open_sqlite_store(tmp_path / "inbox.db") as store,
+        engine.open(Config(data_dir=str(tmp_path)), store=store) as septet,
+    ):
+        before = store.commits
+        results = _results(await septet.ingest_each(items))
+        assert store.commits - before == 2  # the single message, then the whole set
+        stored = {m.content: m for m in await septet.messages()}
+        assert [r.outcome for r in results] == ["buffered", "buffered", "committed", "committed"]
+        assert results[2].message == stored[long]
+        assert stored[long].parts == 3
+        assert stored[long].otp is not None
+        metrics = septet.metrics.render()
+        assert b"septet_parts_buffered 0.0" in metrics
+        # A late copy of a part is a duplicate of the message, by its carrier id.
+        [late] = _results(await septet.ingest_each([items[0]]))
+        assert (late.outcome, late.message) == ("duplicate", stored[long])
+
+
+async def test_a_set_with_a_repeated_part_in_the_list_makes_one_message(tmp_path: Path) -> None:
+    parts = _pdus(LONG, reference=12)
+    first, second = (
+        InboundPdu(carrier="modem", number=NUMBER, pdu=pdu, carrier_message_id=f"R{n}")
+        for n, pdu in enumerate(parts, 1)
+    )
+    copy = InboundPdu(carrier="modem", number=NUMBER, pdu=parts[0])  # no carrier id
+    async with _engine(tmp_path) as septet:
+        results = _results(await septet.ingest_each([first, copy, second]))
+        stored = await septet.messages()
+    assert [m.content for m in stored] == [LONG]
+    assert [r.outcome for r in results].count("committed") == 1
+    assert {r.message.id for r in results if r.message is not None} <= {stored[0].id}
+
+
+async def test_a_set_completed_by_the_list_with_a_part_stored_before(tmp_path: Path) -> None:
+    long = LONG + LONG[:120]
+    parts = [
+        InboundPdu(carrier="modem", number=NUMBER, pdu=pdu, carrier_message_id=f"S{n}")
+        for n, pdu in enumerate(_pdus(long, reference=13), 1)
+    ]
+    async with _engine(tmp_path) as septet:
+        [early] = _results(await septet.ingest_each([parts[1]]))
+        assert early.outcome == "buffered"
+        results = _results(await septet.ingest_each([parts[2], parts[0]]))
+        [message] = await septet.messages()
+    assert [r.outcome for r in results] == ["buffered", "committed"]
+    assert (message.content, message.parts) == (long, 3)
+    assert results[1].message == message
+
+
 async def test_duplicates_within_the_list_and_against_the_store(tmp_path: Path) -> None:
     async with _engine(tmp_path) as septet:
         first = _results(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import ssl
 from collections.abc import AsyncIterator
 
@@ -38,6 +39,24 @@ async def test_one_connection_carries_request_after_request(server: HttpTestServ
         assert await post_times(client, f"{server.url}/hook", 5) == [200] * 5
     assert server.connections == 1
     assert len(server.requests) == 5
+
+
+@pytest.mark.trio
+async def test_an_exchange_leaves_no_reference_cycle_for_the_garbage_collector(
+    server: HttpTestServer,
+) -> None:
+    # A delivery per message: garbage in cycles would pile up until the collector
+    # pauses the engine to free it. Reference counting alone frees an exchange's reader.
+    async with open_http_client(LOCAL) as client:
+        await post_times(client, f"{server.url}/hook", 1)  # the connection is open
+        gc.collect()
+        gc.disable()
+        try:
+            assert await post_times(client, f"{server.url}/hook", 20) == [200] * 20
+            readers = [o for o in gc.get_objects() if type(o).__name__ == "AnswerReader"]
+        finally:
+            gc.enable()
+    assert readers == []
 
 
 @pytest.mark.trio
