@@ -368,8 +368,13 @@ class Pipeline:
         prepared: list[_Prepared],
         bad: dict[int, CodecError],
     ) -> list[IngestResult | Exception]:
-        """Each item's result or failure, in order (``bad`` are answered as they are)."""
-        started = perf_counter()
+        """Each item's result or failure, in order (``bad`` are answered as they are).
+
+        The single-part messages go in one store write; the sets whose parts are all in
+        the list (and with other parts of their set, each one's parts together) are
+        written beside it, so that the writer commits them with it; then the status
+        reports (which may refer to a message of the list) and the other parts.
+        """
         outcomes: list[IngestResult | Exception | None] = [None] * len(items)
         for i, error in bad.items():
             outcomes[i] = error
@@ -382,48 +387,9 @@ class Pipeline:
             (i, None) for i in range(len(items)) if i not in taken and i not in bad
         ]
         fast: list[int] = []
-        written: Sequence[Written] = ()
-        routes: list[Outbox] | None = None
-        try:
-            batch = self._fast_batch(items, slots, prepared, fast, slow)
-            if batch:
-                if self._route is not None:
-                    route = self._route
-                    routes = [route(message) for message, _ in batch]
-                written = await self._store.commit_messages(batch, destinations=routes)
-        except Exception as error:
-            self._abandon_all(routes)
-            if not isinstance(error, EngineClosedError):
-                self._metrics.count_error("store" if isinstance(error, StoreError) else "internal")
-            # Nothing of the batch is stored; an item that did not reach it yet (the batch
-            # failed while being built) is not stored either.
-            later = {i for i, _ in slow}
-            failed = [i for i in slots if i not in later]
-            for n, i in enumerate(failed):
-                outcomes[i] = error if n == 0 else _own_instance(error)
-        else:
-            seconds = perf_counter() - started
-            counts: dict[tuple[str, str], int] = {}
-            on_commit = self._on_commit
-            for n, (i, answer) in enumerate(zip(fast, written, strict=True)):
-                if answer.outcome == "duplicate":
-                    if routes is not None:
-                        self._abandon(routes[n])
-                    result = IngestResult(outcome="duplicate", message=answer.message)
-                else:
-                    on_commit(answer.message, () if routes is None else routes[n])
-                    result = IngestResult(outcome="committed", message=answer.message)
-                outcomes[i] = result
-                key = (items[i].carrier, result.outcome)
-                counts[key] = counts.get(key, 0) + 1
-            for (carrier, outcome), count in counts.items():
-                self._metrics.count_ingested(carrier, outcome, seconds, count)
-
-        async def one(i: int, job: _Prepared | None) -> None:
-            try:
-                outcomes[i] = await self._ingest_counted(items[i], job)
-            except Exception as error:
-                outcomes[i] = error
+        now = datetime.now(UTC)
+        sets: list[list[tuple[int, _Part]]] = []
+        alone = slow
 
         async def together(members: list[tuple[int, _Part]]) -> None:
             begun = perf_counter()
@@ -441,17 +407,89 @@ class Pipeline:
                 outcomes[i] = result
                 self._metrics.count_ingested(items[i].carrier, result.outcome, seconds)
 
-        if slow:
-            # After the batch: a status report in the list can find its message.
-            now = datetime.now(UTC)
+        async def one(i: int, job: _Prepared | None) -> None:
+            try:
+                outcomes[i] = await self._ingest_counted(items[i], job)
+            except Exception as error:
+                outcomes[i] = error
+
+        try:
+            batch = self._fast_batch(items, slots, prepared, fast, slow)
+        except Exception as error:
+            # Nothing of the batch is stored; an item that did not reach it yet (the batch
+            # failed while being built) is not stored either.
+            self._batch_failed(error, None, slots, slow, outcomes)
+            batch = []
+        else:
             sets, alone = self._sets_of(items, slow, now)
+        async with trio.open_nursery() as nursery:
+            for members in sets:
+                nursery.start_soon(together, members)
+            if batch:
+                await self._commit_batch(items, batch, fast, slots, slow, outcomes)
+        if alone:
+            # After the batch: a status report in the list can find its message.
             async with trio.open_nursery() as nursery:
-                for members in sets:
-                    nursery.start_soon(together, members)
                 for i, job in alone:
                     nursery.start_soon(one, i, job)
         assert all(outcome is not None for outcome in outcomes)
         return cast(list[IngestResult | Exception], outcomes)
+
+    async def _commit_batch(
+        self,
+        items: Sequence[InboundItem],
+        batch: list[tuple[Message, bytes | None]],
+        fast: list[int],
+        slots: list[int],
+        slow: list[tuple[int, _Prepared | None]],
+        outcomes: list[IngestResult | Exception | None],
+    ) -> None:
+        """Commit the single-part messages ``batch`` (of the items ``fast``) in one store
+        write, and answer their items."""
+        started = perf_counter()
+        routes: list[Outbox] | None = None
+        try:
+            if self._route is not None:
+                route = self._route
+                routes = [route(message) for message, _ in batch]
+            written = await self._store.commit_messages(batch, destinations=routes)
+        except Exception as error:
+            self._batch_failed(error, routes, slots, slow, outcomes)
+            return
+        seconds = perf_counter() - started
+        counts: dict[tuple[str, str], int] = {}
+        on_commit = self._on_commit
+        for n, (i, answer) in enumerate(zip(fast, written, strict=True)):
+            if answer.outcome == "duplicate":
+                if routes is not None:
+                    self._abandon(routes[n])
+                result = IngestResult(outcome="duplicate", message=answer.message)
+            else:
+                on_commit(answer.message, () if routes is None else routes[n])
+                result = IngestResult(outcome="committed", message=answer.message)
+            outcomes[i] = result
+            key = (items[i].carrier, result.outcome)
+            counts[key] = counts.get(key, 0) + 1
+        for (carrier, outcome), count in counts.items():
+            self._metrics.count_ingested(carrier, outcome, seconds, count)
+
+    def _batch_failed(
+        self,
+        error: Exception,
+        routes: list[Outbox] | None,
+        slots: list[int],
+        slow: list[tuple[int, _Prepared | None]],
+        outcomes: list[IngestResult | Exception | None],
+    ) -> None:
+        """The single-part messages' write failed (or its batch could not be built):
+        nothing of it is stored, and each of its items is answered with the error."""
+        self._abandon_all(routes)
+        if not isinstance(error, EngineClosedError):
+            self._metrics.count_error("store" if isinstance(error, StoreError) else "internal")
+        later = {i for i, _ in slow}
+        failed = [i for i in slots if i not in later]
+        for n, i in enumerate(failed):
+            outcomes[i] = error if n == 0 else _own_instance(error)
 
     def _sets_of(
         self, items: Sequence[InboundItem], slow: list[tuple[int, _Prepared | None]], now: datetime

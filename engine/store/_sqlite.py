@@ -103,6 +103,7 @@ from ._sqlite_writes import (
     commit_message_op,
     prepared,
     sealed,
+    whole_set_op,
 )
 
 __all__ = ["SqliteStore", "open_sqlite_store"]
@@ -188,6 +189,12 @@ class SqliteStore(SqlitePrivacy):
         op = CommitMessages(ops, prepared(ops))
         return cast(list[Written], await self._writer.submit(op))
 
+    def _any_buried(self, message: Message, parts: Sequence[BufferedPart]) -> bool:
+        """Whether ``message`` or one of ``parts`` repeats a deleted message's carrier id."""
+        return self._buried(message) or any(
+            (part.carrier, part.carrier_message_id) in self._tombstones for part in parts
+        )
+
     def _buried(self, message: Message) -> bool:
         """Whether ``message`` repeats the carrier id of a deleted message."""
         carrier_id = message.carrier_message_id
@@ -240,8 +247,13 @@ class SqliteStore(SqlitePrivacy):
             else AddPart(part, cipher.seal(encode(part), part_aad(key, part.seq)), cipher)
             for part in parts
         ]
-        complete = None if message is None else self._completion(key, message, raw, destinations)
-        return cast(PartsAdded, await self._writer.submit(AddParts(ops, complete)))
+        if message is None:
+            return cast(PartsAdded, await self._writer.submit(AddParts(ops)))
+        complete = self._completion(key, message, raw, destinations)
+        op = AddParts(ops, complete)
+        if not (self._tombstones and self._any_buried(message, parts)):
+            op = whole_set_op(op, complete.row, message)
+        return cast(PartsAdded, await self._writer.submit(op))
 
     async def complete_part_set(
         self,

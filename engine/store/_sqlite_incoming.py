@@ -26,6 +26,11 @@ and bodies are bound as ``bytearray``, and an absent raw payload is bound as the
 multiples of :data:`ROWS_STEP`, so a handful of prepared statements serve every batch;
 the slots left over are bound as padding (an integer id), which fires no trigger.
 
+A concatenated message whose parts all came together (a whole set) goes in the same
+statement: its message row, one row per other part's carrier id (mapped to the message,
+as completing a stored set maps them) and a guard row that fails the statement should
+the set have parts stored already. Such a set never touches the ``parts`` table.
+
 A repeat (an id or a carrier id already stored) makes a unique key refuse the row; the
 statement fails whole, SQLite rolls it back, and :func:`insert_new` raises, so the
 caller can take the careful path, which looks every key up first. The careful path
@@ -41,6 +46,7 @@ from typing import cast
 
 __all__ = [
     "ROWS_STEP",
+    "ExtraRow",
     "NewMessageRow",
     "Prepared",
     "fits",
@@ -48,6 +54,7 @@ __all__ = [
     "insert_prepared",
     "prepare",
     "prepare_writer",
+    "whole_set_rows",
 ]
 
 ROWS_STEP = 32
@@ -57,6 +64,10 @@ _MOST_ROWS = 1024
 
 _MESSAGE = 0
 _DELIVERY = 1
+_PART_ID = 2
+"""A part's carrier id, mapped to the message its whole set makes."""
+_WHOLE_SET = 3
+"""A whole set's guard: fails the statement if the set has parts stored."""
 
 _COLUMNS = (
     "kind",
@@ -81,8 +92,11 @@ _COLUMNS = (
 _WIDTH = len(_COLUMNS)
 _MESSAGE_ROW = f"({_MESSAGE},{','.join('?' * 10)},{','.join(['NULL'] * 6)})"
 _DELIVERY_ROW = f"({_DELIVERY},?,?,{','.join(['NULL'] * 8)},?,?,?,?,?,?)"
+# kind, id, tenant, carrier, carrier_message_id, message_id
+_EXTRA_ROW = f"(?,?,?,{','.join(['NULL'] * 5)},?,?,NULL,?,{','.join(['NULL'] * 5)})"
 _MESSAGE_PADDING = (0,) * 10
 _DELIVERY_PADDING = (0,) * 8
+_EXTRA_PADDING = (0,) * 6
 _NO_RAW = 0
 
 # One trigger per table, each with a WHEN clause: a trigger whose condition fails costs
@@ -133,6 +147,34 @@ BEGIN
       AND tenant = NEW.tenant;
 END;
 
+CREATE TEMP TRIGGER IF NOT EXISTS incoming_part_id
+INSTEAD OF INSERT ON incoming WHEN NEW.kind = {_PART_ID}
+BEGIN
+    INSERT INTO carrier_ids (carrier, carrier_message_id, message_id)
+    VALUES (NEW.carrier, NEW.carrier_message_id, NEW.message_id);
+END;
+
+CREATE TEMP TRIGGER IF NOT EXISTS incoming_part_waiting_reports
+INSTEAD OF INSERT ON incoming
+WHEN NEW.kind = {_PART_ID} AND EXISTS (
+        SELECT 1 FROM status_reports
+        WHERE message_id IS NULL AND refers_to IS NOT NULL
+          AND carrier = NEW.carrier AND refers_to = NEW.carrier_message_id
+          AND tenant = NEW.tenant)
+BEGIN
+    UPDATE status_reports SET message_id = NEW.message_id
+    WHERE message_id IS NULL AND refers_to IS NOT NULL
+      AND carrier = NEW.carrier AND refers_to = NEW.carrier_message_id
+      AND tenant = NEW.tenant;
+END;
+
+CREATE TEMP TRIGGER IF NOT EXISTS incoming_whole_set
+INSTEAD OF INSERT ON incoming
+WHEN NEW.kind = {_WHOLE_SET} AND EXISTS (SELECT 1 FROM parts WHERE set_key = NEW.id)
+BEGIN
+    SELECT RAISE(ABORT, 'the set has parts stored already');
+END;
+
 CREATE TEMP TRIGGER IF NOT EXISTS incoming_delivery
 INSTEAD OF INSERT ON incoming WHEN NEW.kind = {_DELIVERY} AND typeof(NEW.id) = 'blob'
 BEGIN
@@ -148,6 +190,9 @@ NewMessageRow = tuple[
 ]
 """A message as :func:`insert_new` takes it: its ``messages`` row, then its carrier,
 carrier id and raw payload."""
+ExtraRow = tuple[int, object, object, object, object, object]
+"""A row of a whole set (see :func:`whole_set_rows`): kind, id, tenant, carrier, carrier
+id, message key."""
 
 
 def prepare_writer(conn: sqlite3.Connection) -> None:
@@ -156,9 +201,20 @@ def prepare_writer(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-def fits(messages: int, deliveries: int) -> bool:
-    """Whether this many messages and deliveries go into one statement."""
-    return messages <= _MOST_ROWS and deliveries <= _MOST_ROWS
+def fits(messages: int, deliveries: int, extras: int = 0) -> bool:
+    """Whether this many messages, deliveries and whole sets' rows go into one statement."""
+    return messages <= _MOST_ROWS and deliveries <= _MOST_ROWS and extras <= _MOST_ROWS
+
+
+def whole_set_rows(
+    set_key: str, tenant: str, message_key: bytes, part_ids: Sequence[tuple[str, str]]
+) -> list[ExtraRow]:
+    """The rows that make a message its whole set's completion: the guard, and each
+    part's ``(carrier, carrier id)`` (other than the message's own) mapped to it."""
+    key = bytearray(message_key)
+    rows: list[ExtraRow] = [(_WHOLE_SET, set_key, 0, 0, 0, 0)]
+    rows.extend((_PART_ID, 0, tenant, carrier, carrier_id, key) for carrier, carrier_id in part_ids)
+    return rows
 
 
 def _slots(count: int) -> int:
@@ -166,8 +222,8 @@ def _slots(count: int) -> int:
 
 
 @functools.cache
-def _insert_sql(messages: int, deliveries: int) -> str:
-    rows = [_MESSAGE_ROW] * messages + [_DELIVERY_ROW] * deliveries
+def _insert_sql(messages: int, deliveries: int, extras: int) -> str:
+    rows = [_MESSAGE_ROW] * messages + [_DELIVERY_ROW] * deliveries + [_EXTRA_ROW] * extras
     return f"INSERT INTO incoming VALUES {','.join(rows)}"
 
 
@@ -184,20 +240,29 @@ class Prepared:
         "carrier_keys",
         "deliveries",
         "delivery_params",
+        "extra_params",
+        "extras",
         "ids",
         "message_params",
     )
 
     def __init__(
-        self, messages: Sequence[NewMessageRow], deliveries: Sequence[Sequence[object]]
+        self,
+        messages: Sequence[NewMessageRow],
+        deliveries: Sequence[Sequence[object]],
+        extras: Sequence[ExtraRow] = (),
     ) -> None:
         self.message_params = _message_params(messages)
         self.delivery_params = _delivery_params(deliveries)
+        self.extra_params = [value for row in extras for value in row]
+        self.extras = len(extras)
         self.ids = {message[0] for message in messages}
         """The message keys: fewer than the messages when one repeats another."""
+        part_keys = [(row[3], row[4]) for row in extras if row[0] == _PART_ID]
         self.carrier_keys = {(m[7], m[8]) for m in messages if m[8] is not None}
         """The (carrier, carrier id) pairs: fewer than :attr:`carrier_ids` on a repeat."""
-        self.carrier_ids = sum(1 for m in messages if m[8] is not None)
+        self.carrier_keys.update(cast(list[tuple[str, str]], part_keys))
+        self.carrier_ids = sum(1 for m in messages if m[8] is not None) + len(part_keys)
         self.deliveries = len(deliveries)
 
     @property
@@ -206,10 +271,13 @@ class Prepared:
 
 
 def prepare(
-    messages: Sequence[NewMessageRow], deliveries: Sequence[Sequence[object]] = ()
+    messages: Sequence[NewMessageRow],
+    deliveries: Sequence[Sequence[object]] = (),
+    extras: Sequence[ExtraRow] = (),
 ) -> Prepared:
-    """:class:`Prepared` parameters for ``messages`` and ``deliveries``."""
-    return Prepared(messages, deliveries)
+    """:class:`Prepared` parameters for ``messages``, ``deliveries`` and whole sets'
+    ``extras``."""
+    return Prepared(messages, deliveries, extras)
 
 
 def _message_params(messages: Sequence[NewMessageRow]) -> list[object]:
@@ -237,8 +305,10 @@ def insert_prepared(conn: sqlite3.Connection, prepared: Sequence[Prepared]) -> N
     :func:`insert_new` does."""
     messages = sum(p.messages for p in prepared)
     deliveries = sum(p.deliveries for p in prepared)
+    extras = sum(p.extras for p in prepared)
     message_slots = _slots(messages)
     delivery_slots = _slots(deliveries)
+    extra_slots = _slots(extras)
     params: list[object] = []
     for one in prepared:
         params += one.message_params
@@ -246,7 +316,11 @@ def insert_prepared(conn: sqlite3.Connection, prepared: Sequence[Prepared]) -> N
     for one in prepared:
         params += one.delivery_params
     params += _DELIVERY_PADDING * (delivery_slots - deliveries)
-    conn.execute(_insert_sql(message_slots, delivery_slots), params)
+    if extras:
+        for one in prepared:
+            params += one.extra_params
+        params += _EXTRA_PADDING * (extra_slots - extras)
+    conn.execute(_insert_sql(message_slots, delivery_slots, extra_slots), params)
 
 
 def insert_new(

@@ -36,6 +36,7 @@ from ._sqlite_incoming import (
     insert_new,
     insert_prepared,
     prepare,
+    whole_set_rows,
 )
 from ._sqlite_outbox import FinishAttempt, OutboxOp, distinct_deliveries, finish_attempts
 from ._sqlite_rows import (
@@ -65,6 +66,7 @@ __all__ = [
     "is_database_failure",
     "sealed",
     "set_parts",
+    "whole_set_op",
 ]
 
 
@@ -165,6 +167,12 @@ class AddParts(msgspec.Struct, frozen=True):
 
     parts: list[AddPart]
     complete: CompletePartSet | None = None
+    prepared: Prepared | None = None
+    """When the parts are a whole set and ``complete`` its message: the parameters that
+    write the message straight away, the parts' carrier ids mapped to it, in the
+    one-statement commit of new messages (:mod:`._sqlite_incoming`). Should the set
+    have parts stored, or a carrier id be known, the statement fails and the parts are
+    added the careful way."""
 
 
 class CommitStatus(msgspec.Struct, frozen=True):
@@ -178,7 +186,46 @@ WriteOp = (
 
 def op_rows(op: WriteOp) -> int:
     """How many rows ``op`` writes, roughly: what a batch of writes is measured in."""
-    return len(op.ops) if isinstance(op, CommitMessages) else 1
+    if isinstance(op, CommitMessages):
+        return len(op.ops)
+    return len(op.parts) if isinstance(op, AddParts) else 1
+
+
+def whole_set_op(op: AddParts, row: MessageRow, message: Message) -> AddParts:
+    """``op`` with its parameters for the one-statement commit, when its parts are the
+    whole set its ``complete`` makes; else ``op`` unchanged."""
+    complete = op.complete
+    parts = [one.part for one in op.parts]
+    total = parts[0].total
+    if complete is None or {part.seq for part in parts} != set(range(1, total + 1)):
+        return op
+    own = (message.carrier, message.carrier_message_id)
+    part_ids = [
+        (part.carrier, part.carrier_message_id)
+        for part in parts
+        if part.carrier_message_id is not None and (part.carrier, part.carrier_message_id) != own
+    ]
+    new = (*complete.row, message.carrier, message.carrier_message_id, complete.raw)
+    extras = whole_set_rows(parts[0].set_key, message.tenant, row[0], part_ids)
+    params = prepare([new], complete.deliveries or (), extras)
+    return AddParts(op.parts, complete, params)
+
+
+def _whole_set_added(op: AddParts) -> PartsAdded:
+    """The answer to a whole set written by the one-statement commit: what adding its
+    parts one by one to an empty set, then completing it, would have answered."""
+    assert op.complete is not None
+    parts = [one.part for one in op.parts]
+    added = tuple(
+        PartAdded(outcome="stored", parts=tuple(sorted(parts[: n + 1], key=lambda p: p.seq)))
+        for n in range(len(parts))
+    )
+    return PartsAdded(added=added, written=Written(outcome="inserted", message=op.complete.message))
+
+
+def _whole_sets_apart(ops: Sequence[AddParts]) -> bool:
+    """Whether no two of ``ops`` are the same set (its guard would pass for both)."""
+    return len({op.parts[0].part.set_key for op in ops}) == len(ops)
 
 
 def is_database_failure(exc: BaseException) -> bool:
@@ -214,14 +261,18 @@ def _commit_all_new(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[ob
     """Answers for ``ops`` if they are all message commits, all new, committed by one
     statement; None, with nothing written, otherwise."""
     parts: list[Prepared] = []
+    wholes: list[AddParts] = []
     for op in ops:
-        if not isinstance(op, CommitMessage | CommitMessages) or op.prepared is None:
+        if not isinstance(op, CommitMessage | CommitMessages | AddParts) or op.prepared is None:
             return None
+        if isinstance(op, AddParts):
+            wholes.append(op)
         parts.append(op.prepared)
     messages = sum(part.messages for part in parts)
-    if not fits(messages, sum(part.deliveries for part in parts)) or conn.in_transaction:
+    deliveries = sum(part.deliveries for part in parts)
+    if not fits(messages, deliveries, sum(part.extras for part in parts)) or conn.in_transaction:
         return None
-    if _repeated(parts):
+    if _repeated(parts) or not _whole_sets_apart(wholes):
         return None  # a repeat within the batch
     try:
         insert_prepared(conn, parts)
@@ -231,6 +282,8 @@ def _commit_all_new(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[ob
     for op in ops:
         if isinstance(op, CommitMessage):
             answers.append(Written(outcome="inserted", message=op.message))
+        elif isinstance(op, AddParts):
+            answers.append(_whole_set_added(op))
         else:
             assert isinstance(op, CommitMessages)
             answers.append([Written(outcome="inserted", message=one.message) for one in op.ops])
@@ -270,17 +323,36 @@ def _apply(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object]:
                 else:
                     results[i] = written[start : start + size]
                     start += size
+    # The whole sets go in one statement too, unless one of them cannot (a part was
+    # seen, or its set has parts stored): then each is added the careful way.
+    done: set[int] = set()
+    whole = [i for i, op in enumerate(ops) if isinstance(op, AddParts) and op.prepared]
+    if whole and _wholes_together(conn, [cast(AddParts, ops[i]) for i in whole]):
+        for i in whole:
+            results[i] = _whole_set_added(cast(AddParts, ops[i]))
+        done.update(whole)
     # The delivery outcomes go together too (two statements for all), unless one of
     # them fails: then each on its own, to answer each with its own result.
     finished = [i for i, op in enumerate(ops) if isinstance(op, FinishAttempt)]
     together = [cast(FinishAttempt, ops[i]) for i in finished]
-    done: set[int] = set()
     if len(finished) > 1 and _finish_together(conn, together):
-        done = set(finished)  # answered None, as each one's own write answers
+        done.update(finished)  # answered None, as each one's own write answers
     for i, op in enumerate(ops):
         if not isinstance(op, CommitMessage | CommitMessages) and i not in done:
             results[i] = _apply_one(conn, op)
     return results
+
+
+def _wholes_together(conn: sqlite3.Connection, wholes: list[AddParts]) -> bool:
+    """Whether the whole sets ``wholes`` were all written at once (False: nothing was)."""
+    prepared = [op.prepared for op in wholes if op.prepared is not None]
+    if not _whole_sets_apart(wholes) or _repeated(prepared):
+        return False
+    messages = sum(p.messages for p in prepared)
+    if not fits(messages, sum(p.deliveries for p in prepared), sum(p.extras for p in prepared)):
+        return False
+    done = _in_savepoint(conn, "sets", lambda: insert_prepared(conn, prepared))
+    return not isinstance(done, _Refused)
 
 
 def _finish_together(conn: sqlite3.Connection, finished: list[FinishAttempt]) -> bool:

@@ -357,7 +357,10 @@ async def test_parts_added_together_with_one_seen_complete_nothing(
     await store.commit_message(earlier)
     message = records.message(parts=2, carrier_message_id=None)
     answer = await store.add_parts(
-        [records.part("set-a", 1), records.part("set-a", 2, carrier_message_id="P2")],
+        [
+            records.part("set-a", 1, total=2),
+            records.part("set-a", 2, total=2, carrier_message_id="P2"),
+        ],
         message=message,
     )
     assert [a.outcome for a in answer.added] == ["stored", "seen"]
@@ -365,6 +368,45 @@ async def test_parts_added_together_with_one_seen_complete_nothing(
     assert answer.written is None
     assert await store.get_message("acme", message.id) is None
     assert [[p.seq for p in s] for s in await store.part_sets()] == [[1]]
+
+
+async def test_a_whole_set_added_together_with_a_part_stored_before(
+    store: Store, records: Any
+) -> None:
+    await store.add_part(records.part("set-a", 2, carrier_message_id="early"))
+    message = records.message(parts=3, carrier_message_id="set-a-part-1")
+    answer = await store.add_parts(
+        [records.part("set-a", seq) for seq in (1, 2, 3)], message=message
+    )
+    # As if added one by one: the second part 2 is a repeat, so the set completes with
+    # the earlier one, by the caller, and not with the message built from these.
+    assert [a.outcome for a in answer.added] == ["stored", "duplicate", "stored"]
+    assert answer.written is None
+    assert await store.get_message("acme", message.id) is None
+    [stored] = await store.part_sets()
+    assert [(p.seq, p.carrier_message_id, p.duplicates) for p in stored] == [
+        (1, "set-a-part-1", 0),
+        (2, "early", 1),
+        (3, "set-a-part-3", 0),
+    ]
+
+
+async def test_a_whole_set_links_the_status_reports_waiting_for_its_parts(
+    store: Store, records: Any
+) -> None:
+    waiting = await store.commit_status(records.report(refers_to="set-a-part-2"))
+    elsewhere = await store.commit_status(records.report(refers_to="set-a-part-3", tenant="other"))
+    message = records.message(parts=3, carrier_message_id="set-a-part-1")
+    answer = await store.add_parts(
+        [records.part("set-a", seq) for seq in (1, 2, 3)], message=message
+    )
+    assert answer.written is not None
+    assert answer.written.outcome == "inserted"
+    linked = await store.status_reports("acme", message.id)
+    assert linked == [msgspec.structs.replace(waiting, message_id=message.id)]
+    # Tenants are walls: another tenant's report for the same carrier id stays unlinked.
+    assert await store.status_reports("other", message.id) == []
+    assert elsewhere.message_id is None
 
 
 async def test_add_parts_refuses_parts_of_two_sets_or_a_seq_twice(

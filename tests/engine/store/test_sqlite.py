@@ -100,6 +100,39 @@ async def test_concurrent_writes_share_transactions(tmp_path: Path, records: Any
         assert store.commits - before == 20
 
 
+async def test_a_whole_set_commits_with_the_messages_in_one_statement(
+    tmp_path: Path, records: Any
+) -> None:
+    # The parts of a set that came together never touch the parts table: the message,
+    # its parts' carrier ids and the other messages of the batch are one INSERT.
+    statements: list[str] = []
+
+    def trace(conn: sqlite3.Connection) -> None:
+        conn.set_trace_callback(statements.append)
+
+    async with open_sqlite_store(tmp_path / "inbox.db", batch_ms=50, _writer_hook=trace) as store:
+        whole = records.message(parts=2, carrier_message_id="set-a-part-1")
+        singles = [(records.message(), None) for _ in range(3)]
+        statements.clear()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(store.commit_messages, singles)
+            answer = await store.add_parts(
+                [records.part("set-a", seq, total=2) for seq in (1, 2)], message=whole
+            )
+        assert store.commits == 1
+        assert answer.written is not None
+        assert answer.written.outcome == "inserted"
+        writes = [s for s in statements if not s.startswith(("SELECT", "PRAGMA"))]
+        # (The trace repeats a statement for each trigger program it runs.)
+        assert len(set(writes)) == 1
+        assert writes[0].startswith("INSERT INTO incoming")
+        found = await store.find_by_carrier_id("acme", "sandbox", "set-a-part-2")
+        assert found == whole
+        assert await store.part_sets() == []
+        listed = await store.list_messages(MessageQuery(tenant="acme"))
+        assert len(listed) == 4
+
+
 async def test_a_write_that_fails_alone_does_not_fail_its_batch(
     tmp_path: Path, records: Any
 ) -> None:
