@@ -327,7 +327,7 @@ class SqliteStore(SqlitePrivacy):
     ) -> None:
         due = None if due_at is None else micros(due_at)
         op = FinishAttempt(attempt=attempt, status=status, due_at=due, retry_step=retry_step)
-        await self._writer.submit(op)
+        await self._writer.submit(op.prepared())
 
     async def replay_deliveries(
         self,

@@ -31,6 +31,11 @@ statement: its message row, one row per other part's carrier id (mapped to the m
 as completing a stored set maps them) and a guard row that fails the statement should
 the set have parts stored already. Such a set never touches the ``parts`` table.
 
+Delivery outcomes join it too: each attempt is a row that logs the attempt and moves its
+delivery on, as :func:`~._sqlite_outbox.finish_attempts` does. At a steady trickle of
+messages a commit holds one new message and the last one's outcome, which took a
+transaction of nine statements; now it is one.
+
 A repeat (an id or a carrier id already stored) makes a unique key refuse the row; the
 statement fails whole, SQLite rolls it back, and :func:`insert_new` raises, so the
 caller can take the careful path, which looks every key up first. The careful path
@@ -49,6 +54,7 @@ __all__ = [
     "ExtraRow",
     "NewMessageRow",
     "Prepared",
+    "attempt_params",
     "fits",
     "insert_new",
     "insert_prepared",
@@ -68,6 +74,8 @@ _PART_ID = 2
 """A part's carrier id, mapped to the message its whole set makes."""
 _WHOLE_SET = 3
 """A whole set's guard: fails the statement if the set has parts stored."""
+_ATTEMPT = 4
+"""A delivery attempt: logged, and its delivery moved on."""
 
 _COLUMNS = (
     "kind",
@@ -94,9 +102,19 @@ _MESSAGE_ROW = f"({_MESSAGE},{','.join('?' * 10)},{','.join(['NULL'] * 6)})"
 _DELIVERY_ROW = f"({_DELIVERY},?,?,{','.join(['NULL'] * 8)},?,?,?,?,?,?)"
 # kind, id, tenant, carrier, carrier_message_id, message_id
 _EXTRA_ROW = f"(?,?,?,{','.join(['NULL'] * 5)},?,?,NULL,?,{','.join(['NULL'] * 5)})"
+# id: the delivery key; then attempt, started_at, duration_ms, outcome, status_code,
+# error, response in the next columns, and the delivery's new status, due_at,
+# retry_step (in created_at) and updated_at in the last four.
+_ATTEMPT_ROW = f"({_ATTEMPT},{','.join('?' * 8)},NULL,NULL,NULL,NULL,?,?,?,?)"
 _MESSAGE_PADDING = (0,) * 10
 _DELIVERY_PADDING = (0,) * 8
 _EXTRA_PADDING = (0,) * 6
+_ATTEMPT_PADDING = (0,) * 12
+_ATTEMPTS_STEP = 8
+"""Attempt rows come in multiples of this (fewer than messages: padding costs a little)."""
+_MOST_ATTEMPTS = 256
+"""The most attempt rows in one statement (with the most of every other kind, the
+statement stays within SQLite's 32,766 parameters)."""
 _NO_RAW = 0
 
 # One trigger per table, each with a WHEN clause: a trigger whose condition fails costs
@@ -175,6 +193,20 @@ BEGIN
     SELECT RAISE(ABORT, 'the set has parts stored already');
 END;
 
+CREATE TEMP TRIGGER IF NOT EXISTS incoming_attempt
+INSTEAD OF INSERT ON incoming WHEN NEW.kind = {_ATTEMPT} AND typeof(NEW.id) = 'blob'
+BEGIN
+    INSERT OR IGNORE INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms,
+        outcome, status_code, error, response)
+    VALUES (NEW.id, NEW.tenant, NEW.number_used, NEW.sender_id, NEW.received_at,
+            NEW.has_otp, NEW.body, NEW.carrier);
+    UPDATE deliveries SET status = NEW.status, attempts = max(attempts, NEW.tenant),
+        retry_step = coalesce(NEW.created_at, retry_step),
+        due_at = coalesce(NEW.due_at, due_at), updated_at = NEW.updated_at,
+        last_error = NEW.body
+    WHERE id = NEW.id;
+END;
+
 CREATE TEMP TRIGGER IF NOT EXISTS incoming_delivery
 INSTEAD OF INSERT ON incoming WHEN NEW.kind = {_DELIVERY} AND typeof(NEW.id) = 'blob'
 BEGIN
@@ -201,9 +233,36 @@ def prepare_writer(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-def fits(messages: int, deliveries: int, extras: int = 0) -> bool:
-    """Whether this many messages, deliveries and whole sets' rows go into one statement."""
-    return messages <= _MOST_ROWS and deliveries <= _MOST_ROWS and extras <= _MOST_ROWS
+def fits(messages: int, deliveries: int, extras: int = 0, attempts: int = 0) -> bool:
+    """Whether this many messages, deliveries, whole sets' rows and delivery attempts go
+    into one statement."""
+    return (
+        messages <= _MOST_ROWS
+        and deliveries <= _MOST_ROWS
+        and extras <= _MOST_ROWS
+        and attempts <= _MOST_ATTEMPTS
+    )
+
+
+def attempt_params(logged: Sequence[object], moved: Sequence[object]) -> tuple[object, ...]:
+    """An attempt's row for the statement, from the attempt's log row and its delivery's
+    new state as :meth:`~._sqlite_outbox.FinishAttempt.rows` gives them."""
+    key, attempt, started, duration, outcome, status_code, error, response = logged
+    _, status, _, retry_step, due_at, updated_at, _ = moved
+    return (
+        bytearray(cast(bytes, key)),
+        attempt,
+        started,
+        duration,
+        outcome,
+        status_code,
+        error,
+        response,
+        status,
+        due_at,
+        retry_step,
+        updated_at,
+    )
 
 
 def whole_set_rows(
@@ -222,8 +281,9 @@ def _slots(count: int) -> int:
 
 
 @functools.cache
-def _insert_sql(messages: int, deliveries: int, extras: int) -> str:
+def _insert_sql(messages: int, deliveries: int, extras: int, attempts: int) -> str:
     rows = [_MESSAGE_ROW] * messages + [_DELIVERY_ROW] * deliveries + [_EXTRA_ROW] * extras
+    rows += [_ATTEMPT_ROW] * attempts
     return f"INSERT INTO incoming VALUES {','.join(rows)}"
 
 
@@ -299,10 +359,15 @@ def _delivery_params(deliveries: Sequence[Sequence[object]]) -> list[object]:
     return params
 
 
-def insert_prepared(conn: sqlite3.Connection, prepared: Sequence[Prepared]) -> None:
-    """Insert everything ``prepared`` holds in one statement; the caller checked that it
-    :func:`fits`. Raises :class:`sqlite3.IntegrityError` for a repeat, as
-    :func:`insert_new` does."""
+def insert_prepared(
+    conn: sqlite3.Connection,
+    prepared: Sequence[Prepared],
+    attempts: Sequence[Sequence[object]] = (),
+) -> None:
+    """Insert everything ``prepared`` holds, and log the ``attempts`` (each as
+    :func:`attempt_params` gives it; of distinct deliveries), in one statement; the
+    caller checked that it :func:`fits`. Raises :class:`sqlite3.IntegrityError` for a
+    repeat, as :func:`insert_new` does."""
     messages = sum(p.messages for p in prepared)
     deliveries = sum(p.deliveries for p in prepared)
     extras = sum(p.extras for p in prepared)
@@ -320,7 +385,13 @@ def insert_prepared(conn: sqlite3.Connection, prepared: Sequence[Prepared]) -> N
         for one in prepared:
             params += one.extra_params
         params += _EXTRA_PADDING * (extra_slots - extras)
-    conn.execute(_insert_sql(message_slots, delivery_slots, extra_slots), params)
+    attempt_slots = -(-len(attempts) // _ATTEMPTS_STEP) * _ATTEMPTS_STEP
+    if attempts:
+        for attempt in attempts:
+            params += attempt
+        params += _ATTEMPT_PADDING * (attempt_slots - len(attempts))
+    sql = _insert_sql(message_slots, delivery_slots, extra_slots, attempt_slots)
+    conn.execute(sql, params)
 
 
 def insert_new(

@@ -23,6 +23,7 @@ import msgspec
 from .._crypto import BodyCipher
 from ..model import DeliveryAttempt, DeliveryRecord, DeliveryStatus
 from ._protocol import ClaimedDelivery
+from ._sqlite_incoming import attempt_params
 from ._sqlite_rows import (
     delivery_id_of,
     delivery_key,
@@ -121,9 +122,16 @@ class FinishAttempt(msgspec.Struct, frozen=True, kw_only=True):
     status: DeliveryStatus
     due_at: int | None = None
     retry_step: int | None = None
+    params: tuple[object, ...] | None = None
+    """Its row for the one-statement commit (:func:`~._sqlite_incoming.attempt_params`),
+    made by whoever submits it."""
 
     def run(self, conn: sqlite3.Connection) -> None:
         finish_attempts(conn, [self])
+
+    def prepared(self) -> FinishAttempt:
+        """This attempt with its :attr:`params`."""
+        return msgspec.structs.replace(self, params=attempt_params(*self.rows()))
 
     def rows(self) -> tuple[tuple[object, ...], tuple[object, ...]]:
         """The attempt's row and its delivery's new state (see :func:`finish_attempts`)."""

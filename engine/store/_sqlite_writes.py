@@ -6,12 +6,13 @@ neighbours still commit. A failure of the database itself (read-only, full, I/O,
 fails the whole transaction; :func:`apply_batch` rolls it back and raises.
 
 Message commits, the hot path, are done together. A batch of nothing but new messages
-is one autocommit statement (:mod:`._sqlite_incoming`), its parameters prepared by the
-submitting thread. Otherwise the messages are first written as if new, and only if a
-unique key refuses one are they looked up (two lookups for the whole batch) and written
-the careful way. A :class:`CommitMessages` (a caller's list of messages, submitted at
-once) joins the same path, its messages in order; should the batch need taking apart, it
-fails or commits as a whole. The other writes are rare and go one by one.
+(whole sets of parts among them) and delivery outcomes is one autocommit statement
+(:mod:`._sqlite_incoming`), its parameters prepared by the submitting thread. Otherwise
+the messages are first written as if new, and only if a unique key refuses one are they
+looked up (two lookups for the whole batch) and written the careful way. A
+:class:`CommitMessages` (a caller's list of messages, submitted at once) joins the same
+path, its messages in order; should the batch need taking apart, it fails or commits as
+a whole. The other writes are rare and go one by one.
 
 Everything here blocks: the writer runs it in its worker thread.
 """
@@ -258,11 +259,15 @@ def apply_batch(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object
 
 
 def _commit_all_new(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object] | None:
-    """Answers for ``ops`` if they are all message commits, all new, committed by one
-    statement; None, with nothing written, otherwise."""
+    """Answers for ``ops`` if they are all message commits (all new) and delivery
+    outcomes, committed by one statement; None, with nothing written, otherwise."""
     parts: list[Prepared] = []
     wholes: list[AddParts] = []
+    finished: list[FinishAttempt] = []
     for op in ops:
+        if isinstance(op, FinishAttempt) and op.params is not None:
+            finished.append(op)
+            continue
         if not isinstance(op, CommitMessage | CommitMessages | AddParts) or op.prepared is None:
             return None
         if isinstance(op, AddParts):
@@ -270,17 +275,20 @@ def _commit_all_new(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[ob
         parts.append(op.prepared)
     messages = sum(part.messages for part in parts)
     deliveries = sum(part.deliveries for part in parts)
-    if not fits(messages, deliveries, sum(part.extras for part in parts)) or conn.in_transaction:
+    extras = sum(part.extras for part in parts)
+    if not fits(messages, deliveries, extras, len(finished)) or conn.in_transaction:
         return None
-    if _repeated(parts) or not _whole_sets_apart(wholes):
+    if _repeated(parts) or not _whole_sets_apart(wholes) or not distinct_deliveries(finished):
         return None  # a repeat within the batch
     try:
-        insert_prepared(conn, parts)
+        insert_prepared(conn, parts, [op.params for op in finished if op.params is not None])
     except sqlite3.IntegrityError:
         return None  # a repeat of what is stored: the statement wrote nothing
     answers: list[object] = []
     for op in ops:
-        if isinstance(op, CommitMessage):
+        if isinstance(op, FinishAttempt):
+            answers.append(None)  # as its own write answers
+        elif isinstance(op, CommitMessage):
             answers.append(Written(outcome="inserted", message=op.message))
         elif isinstance(op, AddParts):
             answers.append(_whole_set_added(op))

@@ -3,11 +3,13 @@ the disk will not take a write, then recovering when it will."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 import sqlite3
 import subprocess
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from at_once import each_at_once
 
 from engine.config import StoreConfig
 from engine.errors import EngineClosedError, StoreError
-from engine.model import Message
+from engine.model import DeliveryAttempt, Message
 from engine.store import (
     MessageQuery,
     SqliteStore,
@@ -131,6 +133,48 @@ async def test_a_whole_set_commits_with_the_messages_in_one_statement(
         assert await store.part_sets() == []
         listed = await store.list_messages(MessageQuery(tenant="acme"))
         assert len(listed) == 4
+
+
+async def test_a_delivery_outcome_commits_with_new_messages_in_one_statement(
+    tmp_path: Path, records: Any
+) -> None:
+    # At a steady trickle, a commit holds the next message and the last one's outcome.
+    statements: list[str] = []
+
+    def trace(conn: sqlite3.Connection) -> None:
+        conn.set_trace_callback(statements.append)
+
+    async with open_sqlite_store(tmp_path / "inbox.db", batch_ms=50, _writer_hook=trace) as store:
+        first = records.message()
+        await store.commit_message(first, destinations=["hook"])
+        [claimed] = await store.claim_deliveries(
+            "hook", now=datetime.now(UTC), lease_seconds=30, limit=1
+        )
+        attempt = DeliveryAttempt(
+            delivery_id=claimed.id,
+            attempt=1,
+            started_at=datetime.now(UTC),
+            duration_ms=3.25,
+            outcome="delivered",
+            status_code=204,
+            error=None,
+            response="",
+        )
+        statements.clear()
+        before = store.commits
+        second = records.message()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(functools.partial(store.finish_attempt, attempt, status="delivered"))
+            await store.commit_message(second, destinations=["hook"])
+        assert store.commits - before == 1
+        writes = {s for s in statements if not s.startswith(("SELECT", "PRAGMA"))}
+        assert len(writes) == 1
+        assert writes.pop().startswith("INSERT INTO incoming")
+        assert await store.delivery_attempts("acme", claimed.id) == [attempt]
+        [done] = await store.list_deliveries("acme", message_id=first.id)
+        assert (done.status, done.attempts) == ("delivered", 1)
+        [waiting] = await store.list_deliveries("acme", message_id=second.id)
+        assert waiting.status == "pending"
 
 
 async def test_a_write_that_fails_alone_does_not_fail_its_batch(
