@@ -25,6 +25,7 @@ from pathlib import Path
 import msgspec
 
 from ._child import check_clock, say, take_line
+from ._collector import collector_paused
 from ._http_load import HttpLoad, ParentGoneError, sign_requests, twilio_signature
 from ._messages import Mix, twilio_fields
 from ._records import GeneratorRun
@@ -95,7 +96,8 @@ def main(argv: list[str]) -> int:
         while (line := commands.readline()) is not None:
             command, *words = line.split()
             if command == "run":
-                _run(load, url, token, mix, words)
+                with collector_paused():
+                    _run(load, url, token, mix, words)
             else:
                 say("unknown", command)
     except (ParentGoneError, KeyboardInterrupt):

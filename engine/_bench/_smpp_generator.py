@@ -32,6 +32,7 @@ import trio
 from ..smpp import CommandStatus
 from ..testing import EsmeSession, SessionClosedError, open_smsc_simulator
 from ._child import LineReader, check_clock, say, stdin_lines
+from ._collector import collector_paused
 from ._messages import Mix, smpp_frames
 from ._pacing import run_paced
 from ._records import GeneratorRun
@@ -134,7 +135,8 @@ async def _serve(window: int, mix: Mix, commands: LineReader) -> None:
             elif command == "run" and session is not None:
                 start, count = int(words[0]), int(words[1])
                 rate, drain, path = float(words[2]), float(words[3]), words[4]
-                run = await _run(session, window, mix, start, count, rate, drain)
+                with collector_paused():
+                    run = await _run(session, window, mix, start, count, rate, drain)
                 Path(path).write_bytes(msgspec.msgpack.encode(run))
                 say("ran", count)
             else:
