@@ -426,7 +426,11 @@ class DestinationWorker:
             response=response,
         )
         if outcome == "delivered":
-            await self._store.finish_attempt(attempt, status="delivered")
+            # Nothing waits on a delivered one (unless ordered, where the next waits for
+            # it): its write may share the next message's commit rather than add one.
+            await self._store.finish_attempt(
+                attempt, status="delivered", lazy=not self._policy.ordered
+            )
         elif outcome == "failed":
             await self._store.finish_attempt(attempt, status="failed")
         elif outcome == "held":

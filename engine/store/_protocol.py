@@ -411,9 +411,14 @@ class Store(Protocol):
         status: DeliveryStatus,
         due_at: datetime | None = None,
         retry_step: int | None = None,
+        lazy: bool = False,
     ) -> None:
         """Log ``attempt`` and set its delivery's status (and, when pending again, when
-        it is due and how far into its retry schedule it is)."""
+        it is due and how far into its retry schedule it is).
+
+        ``lazy``: nothing waits on this write but its caller, so the store may hold it
+        back a few milliseconds to commit it with other writes (durable all the same
+        when this returns)."""
         ...
 
     async def replay_deliveries(

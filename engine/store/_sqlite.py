@@ -324,10 +324,11 @@ class SqliteStore(SqlitePrivacy):
         status: DeliveryStatus,
         due_at: datetime | None = None,
         retry_step: int | None = None,
+        lazy: bool = False,
     ) -> None:
         due = None if due_at is None else micros(due_at)
         op = FinishAttempt(attempt=attempt, status=status, due_at=due, retry_step=retry_step)
-        await self._writer.submit(op.prepared())
+        await self._writer.submit(op.prepared(), lazy=lazy)
 
     async def replay_deliveries(
         self,

@@ -54,12 +54,19 @@ from ._sqlite_writes import WriteOp, apply_batch, op_rows
 __all__ = ["BatchWriter"]
 
 
-class _Pending:
-    __slots__ = ("op", "rows", "submitted_at", "task")
+LAZY_SECONDS = 0.02
+"""How long a lazy write (see :meth:`BatchWriter.submit`) may wait for company."""
 
-    def __init__(self, op: WriteOp, submitted_at: float, task: trio.lowlevel.Task) -> None:
+
+class _Pending:
+    __slots__ = ("lazy", "op", "rows", "submitted_at", "task")
+
+    def __init__(
+        self, op: WriteOp, submitted_at: float, task: trio.lowlevel.Task, lazy: bool
+    ) -> None:
         self.op = op
         self.rows = op_rows(op)
+        self.lazy = lazy
         self.submitted_at = submitted_at
         """``time.monotonic()`` when queued: the writer thread keeps the batch window."""
         self.task: trio.lowlevel.Task | None = task
@@ -110,6 +117,8 @@ class BatchWriter:
         self._queue: deque[_Pending] = deque()
         self._rows = 0
         """Rows the queued writes hold."""
+        self._eager = 0
+        """Queued writes that are not lazy."""
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
         """The writer thread waits here for the first write, or for a full batch."""
@@ -127,8 +136,13 @@ class BatchWriter:
         """Transactions committed: fewer than the writes when batching works."""
         self._restart_wal = False
 
-    async def submit(self, op: WriteOp) -> object:
+    async def submit(self, op: WriteOp, *, lazy: bool = False) -> object:
         """Commit ``op`` with the next batch; its result once that batch committed.
+
+        A ``lazy`` write is one nobody waits on but its caller (a delivery's outcome):
+        it does not start a batch of its own before :data:`LAZY_SECONDS`, but goes with
+        the next write that does (or a full batch), so that under a steady trickle of
+        messages the outcomes share their commits instead of doubling them.
 
         Cancellation is checked before ``op`` is queued, not after: once queued, this
         returns (or raises) the write's own answer.
@@ -136,13 +150,17 @@ class BatchWriter:
         await trio.lowlevel.checkpoint_if_cancelled()
         if self._closing:
             raise EngineClosedError("the store is closed")
-        pending = _Pending(op, time.monotonic(), trio.lowlevel.current_task())
+        pending = _Pending(op, time.monotonic(), trio.lowlevel.current_task(), lazy)
         if _stages.RECORDER is not None:
             _stages.RECORDER.store_submitted(op)
         with self._lock:
             self._queue.append(pending)
             self._rows += pending.rows
-            if self._waiting and (len(self._queue) == 1 or self._rows >= self._batch_rows):
+            if not lazy:
+                self._eager += 1
+            if self._waiting and (
+                len(self._queue) == 1 or self._eager == 1 or self._rows >= self._batch_rows
+            ):
                 self._work.notify()
         return await trio.lowlevel.wait_task_rescheduled(_answer_first)
 
@@ -169,7 +187,7 @@ class BatchWriter:
                 self._closing = True
                 left = list(self._queue)
                 self._queue.clear()
-                self._rows = 0
+                self._rows = self._eager = 0
             for pending in left:
                 _wake(pending, outcome.Error(_closed_error()))
             self._stopped.set()
@@ -207,7 +225,9 @@ class BatchWriter:
                     continue
                 # The window opens when the first write was submitted, not when the
                 # writer got to it: after a slow commit the next batch goes at once.
-                left = self._queue[0].submitted_at + self._batch_seconds - time.monotonic()
+                # Lazy writes alone wait longer, for a write to go with.
+                window = self._batch_seconds if self._eager else LAZY_SECONDS
+                left = self._queue[0].submitted_at + window - time.monotonic()
                 if self._rows < self._batch_rows and not self._closing and left > 0:
                     self._wait(left)
                     continue
@@ -217,6 +237,7 @@ class BatchWriter:
                     batch.append(self._queue.popleft())
                     rows += batch[-1].rows
                 self._rows -= rows
+                self._eager -= sum(not pending.lazy for pending in batch)
                 return batch
 
     def _wait(self, timeout: float | None) -> None:

@@ -230,6 +230,42 @@ async def test_a_cancelled_caller_still_hears_its_write_answered(
         assert await store.get_message("acme", message.id) == message
 
 
+async def test_a_lazy_write_waits_for_a_write_to_go_with(
+    tmp_path: Path, records: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A delivery's outcome does not start a commit of its own: it goes with the next
+    # message (or when the store closes). The lazy window is made an hour here, so
+    # only company (or the end) can commit it.
+    monkeypatch.setattr(_sqlite_writer, "LAZY_SECONDS", 3600.0)
+    path = tmp_path / "inbox.db"
+    async with open_sqlite_store(path):
+        pass  # the schema
+    writer = BatchWriter(str(path), None, batch_rows=1000, batch_ms=0)
+    answered: list[object] = []
+
+    async def lazy_write() -> None:
+        answered.append(await writer.submit(CommitStatus(records.report()), lazy=True))
+
+    with trio.fail_after(10):
+        async with trio.open_nursery() as running:
+            await running.start(writer.run)
+            async with trio.open_nursery() as callers:
+                callers.start_soon(lazy_write)
+                await trio.testing.wait_all_tasks_blocked()
+                await trio.sleep(0.1)  # time enough to commit, were it not waiting
+                assert (answered, writer.commits) == ([], 0)
+                await writer.submit(CommitStatus(records.report()))
+            assert len(answered) == 1
+            assert writer.commits == 1  # both in one commit
+            # Alone at the end: committed as the store closes, not an hour later.
+            running.start_soon(lazy_write)
+            await trio.testing.wait_all_tasks_blocked()
+            await writer.aclose()
+    assert len(answered) == 2
+    assert writer.commits == 2
+    assert _query(path, "SELECT count(*) FROM status_reports") == [(3,)]
+
+
 async def test_a_writer_cancelled_answers_the_writes_it_had_not_taken(
     tmp_path: Path, records: Any
 ) -> None:
