@@ -241,7 +241,9 @@ def config(args: argparse.Namespace, data_dir: str, sink: WebhookSink, secret: s
     webhook = {"url": sink.url, "secrets": [secret], "allow_hosts": ["localhost"]}
     return Config(
         data_dir=data_dir,
-        store=StoreConfig(batch_rows=args.batch_rows, batch_ms=args.batch_ms),
+        store=StoreConfig(
+            batch_rows=args.batch_rows, batch_ms=args.batch_ms, linger_ms=args.linger_ms
+        ),
         destinations=(
             DestinationConfig(
                 name=DESTINATION,
@@ -350,6 +352,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--grace", type=float, default=10.0, help="seconds without arrivals")
     parser.add_argument("--batch-rows", type=int, default=512)
     parser.add_argument("--batch-ms", type=float, default=StoreConfig().batch_ms)
+    parser.add_argument("--linger-ms", type=float, default=StoreConfig().linger_ms)
     parser.add_argument("--markdown", help="write the Markdown table to this file")
     args = parser.parse_args(argv)
     latency, throughput = trio.run(run, args)

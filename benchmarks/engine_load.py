@@ -135,7 +135,9 @@ async def run(args: argparse.Namespace) -> tuple[Throughput, Throughput, Latency
     with tempfile.TemporaryDirectory(prefix="septet-bench-") as data_dir:
         config = Config(
             data_dir=data_dir,
-            store=StoreConfig(batch_rows=args.batch_rows, batch_ms=args.batch_ms),
+            store=StoreConfig(
+                batch_rows=args.batch_rows, batch_ms=args.batch_ms, linger_ms=args.linger_ms
+            ),
         )
         counter = itertools.count()
         async with engine.open(config) as septet:
@@ -162,7 +164,8 @@ def markdown(
             f"`python benchmarks/engine_load.py --duration {args.duration} --rate {args.rate:g} "
             f"--concurrency {args.concurrency} --batch-size {args.batch_size} "
             f"--batch-producers {args.batch_producers} --batch-rows {args.batch_rows} "
-            f"--batch-ms {args.batch_ms:g}`; store batches of up to {args.batch_rows} rows, "
+            f"--batch-ms {args.batch_ms:g} --linger-ms {args.linger_ms:g}`; "
+            f"store batches of up to {args.batch_rows} rows, "
             + (
                 f"or {args.batch_ms:g} ms."
                 if args.batch_ms
@@ -196,6 +199,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--batch-producers", type=int, default=8)
     parser.add_argument("--batch-rows", type=int, default=512)
     parser.add_argument("--batch-ms", type=float, default=StoreConfig().batch_ms)
+    parser.add_argument("--linger-ms", type=float, default=StoreConfig().linger_ms)
     parser.add_argument("--markdown", help="write the Markdown table to this file")
     args = parser.parse_args(argv)
     result, batched, paced = trio.run(run, args)

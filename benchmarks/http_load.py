@@ -117,7 +117,9 @@ class Report:
 def config(args: argparse.Namespace, data_dir: str) -> Config:
     return Config(
         data_dir=data_dir,
-        store=StoreConfig(batch_rows=args.batch_rows, batch_ms=args.batch_ms),
+        store=StoreConfig(
+            batch_rows=args.batch_rows, batch_ms=args.batch_ms, linger_ms=args.linger_ms
+        ),
         api=ApiConfig(host="127.0.0.1", port=0),
         carriers=(
             CarrierConfig(name=CARRIER, adapter="twilio", config={"auth_token": AUTH_TOKEN}),
@@ -242,6 +244,7 @@ def command(args: argparse.Namespace) -> str:
         f"--paced-duration {args.paced_duration:g} --warm-up {args.warm_up:g} "
         f"--max-rate {args.max_rate:g} --drain {args.drain:g} "
         f"--batch-rows {args.batch_rows} --batch-ms {args.batch_ms:g}"
+        f" --linger-ms {args.linger_ms:g}"
     )
 
 
@@ -313,6 +316,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--drain", type=float, default=10.0, help="seconds to await answers")
     parser.add_argument("--batch-rows", type=int, default=512)
     parser.add_argument("--batch-ms", type=float, default=StoreConfig().batch_ms)
+    parser.add_argument("--linger-ms", type=float, default=StoreConfig().linger_ms)
     parser.add_argument("--markdown", help="write the Markdown table to this file")
     args = parser.parse_args(argv)
     try:

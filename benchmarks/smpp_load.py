@@ -17,8 +17,8 @@ After the engine stopped, the inbox is counted in the SQLite file: it must hold 
 message that was answered ``ESME_ROK``.
 
 Usage: ``python benchmarks/smpp_load.py [--messages N] [--warm-up N] [--window N]
-[--batch-rows N] [--batch-ms MS] [--markdown FILE]``. ``make bench`` runs it and adds its
-table to ``RESULTS.md``.
+[--batch-rows N] [--batch-ms MS] [--linger-ms MS] [--markdown FILE]``. ``make bench``
+runs it and adds its table to ``RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -136,7 +136,9 @@ async def run(
         }
         config = Config(
             data_dir=data_dir,
-            store=StoreConfig(batch_rows=args.batch_rows, batch_ms=args.batch_ms),
+            store=StoreConfig(
+                batch_rows=args.batch_rows, batch_ms=args.batch_ms, linger_ms=args.linger_ms
+            ),
             carriers=(CarrierConfig(name="smsc", adapter="smpp", config={"smscs": [smsc]}),),
         )
         async with engine.open(config):
@@ -166,7 +168,8 @@ def markdown(
         "## SMPP ingest: deliver_sm to durable commit to deliver_sm_resp",
         "",
         f"`python benchmarks/smpp_load.py --messages {args.messages} --warm-up {args.warm_up}"
-        f" --window {args.window} --batch-rows {args.batch_rows} --batch-ms {args.batch_ms}`;"
+        f" --window {args.window} --batch-rows {args.batch_rows} --batch-ms {args.batch_ms}"
+        f" --linger-ms {args.linger_ms}`;"
         f" one bind (`bind_receiver`), window {args.window} on both sides; the SMSC"
         " (`engine.testing`'s simulator) in its own process on 127.0.0.1, the engine with the"
         " `smpp` carrier in this one, both on the same 2 cores (shared with anything else"
@@ -204,6 +207,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--window", type=int, default=64)
     parser.add_argument("--batch-rows", type=int, default=512)
     parser.add_argument("--batch-ms", type=float, default=StoreConfig().batch_ms)
+    parser.add_argument("--linger-ms", type=float, default=StoreConfig().linger_ms)
     parser.add_argument("--markdown", help="write the Markdown table to this file")
     parser.add_argument("--smsc", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -75,6 +75,15 @@ class StoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     trade that much latency for fewer, larger commits at moderate rates; measured here,
     2 ms tripled the ingest-to-commit median at 1,000 messages a second and halved an
     SMPP bind's throughput, whose window waits on every commit."""
+    linger_ms: float = 1.0
+    """How long a small batch waits for a second write amid a steady trickle (its write
+    came within twice this of the one before), committing the moment one comes, so that
+    messages a millisecond apart (and their deliveries' outcomes) share commits. A
+    lingering that brings no company spends a credit the others earn; with none left the
+    writer stops lingering for 64 batches, so a producer that waits for each answer (an
+    SMPP window of one) is not slowed. A lone write and a burst never wait; 0 turns it
+    off. At 1,000 messages a second with a webhook delivery each, 1 ms cut the engine's
+    CPU per message by about a sixth (``septet bench smpp-fanout``)."""
     readers: int = 4
     """Read connections (and threads) for queries."""
     encryption_keys: tuple[EncryptionKey, ...] = ()
@@ -89,6 +98,8 @@ class StoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
             raise ValueError("batch_rows must be at least 1")
         if self.batch_ms < 0:
             raise ValueError("batch_ms must not be negative")
+        if self.linger_ms < 0:
+            raise ValueError("linger_ms must not be negative")
         if self.readers < 1:
             raise ValueError("readers must be at least 1")
         ids = [key.id for key in self.encryption_keys]

@@ -144,7 +144,11 @@ def engine_config(
         routes = RouteTable(default=(DESTINATION,))
     return Config(
         data_dir=str(data_dir),
-        store=StoreConfig(batch_rows=scenario.store.batch_rows, batch_ms=scenario.store.batch_ms),
+        store=StoreConfig(
+            batch_rows=scenario.store.batch_rows,
+            batch_ms=scenario.store.batch_ms,
+            linger_ms=scenario.store.linger_ms,
+        ),
         api=api,
         carriers=carriers,
         destinations=destinations,

@@ -29,6 +29,7 @@ given by path. Every key is checked before anything starts, and a bad one is nam
     [store]
     batch_rows = 512
     batch_ms = 0.0
+    linger_ms = 1.0
     [find_max]               # --find-max: raise the rate until a bound breaks
     start_rate = 250.0
     factor = 1.5
@@ -93,6 +94,7 @@ class WebhookSettings(_Table, frozen=True, kw_only=True):
 class StoreSettings(_Table, frozen=True, kw_only=True):
     batch_rows: Count = 512
     batch_ms: NotNegative = 0.0
+    linger_ms: NotNegative = 1.0
 
 
 class FindMax(_Table, frozen=True, kw_only=True):

@@ -30,6 +30,7 @@ async def open_store(config: StoreConfig, data_dir: str) -> AsyncIterator[Store]
             path,
             batch_rows=config.batch_rows,
             batch_ms=config.batch_ms,
+            linger_ms=config.linger_ms,
             readers=config.readers,
             cipher=cipher_of(config.encryption_keys),
         ) as store:

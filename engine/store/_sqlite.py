@@ -783,6 +783,7 @@ async def open_sqlite_store(
     *,
     batch_rows: int = 512,
     batch_ms: float = 0.0,
+    linger_ms: float = 1.0,
     readers: int = 4,
     cipher: BodyCipher | None = None,
     _writer_hook: ConnectHook | None = None,
@@ -790,7 +791,9 @@ async def open_sqlite_store(
     """Open (creating and migrating if needed) the inbox at ``path`` and run its writer.
 
     A write commits when its batch holds ``batch_rows`` writes or its first write has
-    waited ``batch_ms`` milliseconds; ``readers`` connections serve queries. With a
+    waited ``batch_ms`` milliseconds (``linger_ms`` for a small batch amid a steady
+    trickle of writes, see :mod:`._sqlite_writer`); ``readers`` connections serve
+    queries. With a
     ``cipher`` (:mod:`engine._crypto`) message bodies, raw payloads and buffered parts
     are stored sealed. Leaving the block commits the writes already queued and closes
     the file. ``_writer_hook`` is for tests: it is called with every new writer
@@ -808,6 +811,7 @@ async def open_sqlite_store(
             writer_conn,
             batch_rows=batch_rows,
             batch_ms=batch_ms,
+            linger_ms=linger_ms,
             hook=_writer_setup(_writer_hook),
         )
     except BaseException:

@@ -9,6 +9,18 @@ file takes tens of thousands of messages a second. With ``batch_ms`` 0 (the defa
 this is group commit: what waits is committed as soon as the writer is free, and what
 arrives meanwhile makes the next batch.
 
+Group commit alone does nothing for a steady trickle: at a thousand messages a second
+each one came alone, and the writer paid a commit's fixed cost (the fsync, the WAL
+frames of every index touched, the GIL turns, the wakeups) per message. So a small
+batch (fewer than :data:`LINGER_ROWS` rows, one write that is not lazy) whose write came
+within two ``linger_ms`` of the one before it waits up to ``linger_ms`` for a second,
+and commits the moment one comes. Lingering has to pay: each one that brings no
+company spends a credit that the others earn, and with none left the writer stops
+lingering for a while. A producer that waits for each answer before sending again (an
+SMPP window of one) never brings company, so its writes stop waiting after the first;
+a lone write (nothing came just before it) and a burst (its batches are large) never
+wait.
+
 The writer thread lives as long as the writer: :meth:`BatchWriter.run` starts it with
 ``trio.to_thread.run_sync`` (under the writer's own ``CapacityLimiter`` of one) and it
 loops there, taking batches from the queue the callers fill. It does not go back to trio
@@ -58,8 +70,18 @@ LAZY_SECONDS = 0.02
 """How long a lazy write (see :meth:`BatchWriter.submit`) may wait for company."""
 
 
+LINGER_ROWS = 8
+"""A batch this small may linger (see ``linger_ms``); a larger one commits at once."""
+_LINGER_CREDIT = 8
+"""Lingers that paid off (a second write came) earn credit up to this much..."""
+_LINGER_PAUSE = 64
+"""...and once it is spent, this many batches go without lingering before it tries
+again: a producer that waits for each answer before it sends again (an SMPP window of
+one) never brings company, and its lingers stop at once."""
+
+
 class _Pending:
-    __slots__ = ("lazy", "op", "rows", "submitted_at", "task")
+    __slots__ = ("gap", "lazy", "op", "rows", "submitted_at", "task")
 
     def __init__(
         self, op: WriteOp, submitted_at: float, task: trio.lowlevel.Task, lazy: bool
@@ -69,6 +91,8 @@ class _Pending:
         self.lazy = lazy
         self.submitted_at = submitted_at
         """``time.monotonic()`` when queued: the writer thread keeps the batch window."""
+        self.gap = math.inf
+        """Seconds since the write that is not lazy queued before this one."""
         self.task: trio.lowlevel.Task | None = task
         """The caller to wake; None once woken."""
 
@@ -105,15 +129,31 @@ class BatchWriter:
         *,
         batch_rows: int,
         batch_ms: float,
+        linger_ms: float = 0.0,
         hook: ConnectHook | None = None,
     ) -> None:
         if batch_rows < 1 or batch_ms < 0 or math.isnan(batch_ms):
             raise ValueError("batch_rows must be at least 1 and batch_ms not negative")
+        if linger_ms < 0 or math.isnan(linger_ms):
+            raise ValueError("linger_ms must not be negative")
         self._path = path
         self._conn = conn
         self._hook = hook
         self._batch_rows = batch_rows
         self._batch_seconds = batch_ms / 1000
+        self._linger_seconds = linger_ms / 1000
+        self._last_eager = -math.inf
+        """When the last write that is not lazy was queued."""
+        self._credit = 1
+        """How many lingers in a row may come to nothing before lingering pauses."""
+        self._paused = 0
+        """Batches left to go without lingering."""
+        self._lingering = False
+        """The batch being gathered waits for a second write (see ``linger_ms``)."""
+        self.lingers = 0
+        """Batches that waited for company, and..."""
+        self.joined = 0
+        """...those that got it."""
         self._queue: deque[_Pending] = deque()
         self._rows = 0
         """Rows the queued writes hold."""
@@ -157,9 +197,13 @@ class BatchWriter:
             self._queue.append(pending)
             self._rows += pending.rows
             if not lazy:
+                pending.gap = pending.submitted_at - self._last_eager
+                self._last_eager = pending.submitted_at
                 self._eager += 1
             if self._waiting and (
-                len(self._queue) == 1 or self._eager == 1 or self._rows >= self._batch_rows
+                len(self._queue) == 1
+                or (not lazy and self._eager <= 2)  # the first, or a lingering one's company
+                or self._rows >= self._batch_rows
             ):
                 self._work.notify()
         return await trio.lowlevel.wait_task_rescheduled(_answer_first)
@@ -227,7 +271,14 @@ class BatchWriter:
                 # writer got to it: after a slow commit the next batch goes at once.
                 # Lazy writes alone wait longer, for a write to go with.
                 window = self._batch_seconds if self._eager else LAZY_SECONDS
-                left = self._queue[0].submitted_at + window - time.monotonic()
+                start = self._queue[0].submitted_at
+                if self._eager == 1 and self._may_linger():
+                    eager = next(p for p in self._queue if not p.lazy)
+                    if eager.gap < 2 * self._linger_seconds:  # a trickle: wait for company
+                        self._lingering = True
+                        window = max(window, self._linger_seconds)
+                        start = max(start, eager.submitted_at)
+                left = start + window - time.monotonic()
                 if self._rows < self._batch_rows and not self._closing and left > 0:
                     self._wait(left)
                     continue
@@ -237,8 +288,36 @@ class BatchWriter:
                     batch.append(self._queue.popleft())
                     rows += batch[-1].rows
                 self._rows -= rows
-                self._eager -= sum(not pending.lazy for pending in batch)
+                eager_taken = sum(not pending.lazy for pending in batch)
+                self._eager -= eager_taken
+                if self._lingering:
+                    self._lingered(joined=eager_taken > 1)
+                elif self._paused and rows < LINGER_ROWS:
+                    self._paused -= 1
+                    if not self._paused:
+                        self._credit = 1  # try again
                 return batch
+
+    def _may_linger(self) -> bool:
+        """In the writer thread: whether a small batch may wait for company now."""
+        return bool(
+            self._linger_seconds
+            and not self._paused
+            and self._rows < LINGER_ROWS
+            and not self._closing
+        )
+
+    def _lingered(self, *, joined: bool) -> None:
+        """A batch that waited for company was taken; ``joined``: a second write came."""
+        self._lingering = False
+        self.lingers += 1
+        if joined:
+            self.joined += 1
+            self._credit = min(self._credit + 1, _LINGER_CREDIT)
+            return
+        self._credit -= 1
+        if self._credit <= 0:
+            self._paused = _LINGER_PAUSE
 
     def _wait(self, timeout: float | None) -> None:
         self._waiting = True

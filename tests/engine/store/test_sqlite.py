@@ -266,6 +266,54 @@ async def test_a_lazy_write_waits_for_a_write_to_go_with(
     assert _query(path, "SELECT count(*) FROM status_reports") == [(3,)]
 
 
+async def test_a_write_amid_a_trickle_lingers_for_company(tmp_path: Path, records: Any) -> None:
+    # A second write within two linger windows of the first waits (here up to a minute)
+    # for a third, and the two commit together the moment it comes.
+    path = tmp_path / "inbox.db"
+    async with open_sqlite_store(path):
+        pass  # the schema
+    writer = BatchWriter(str(path), None, batch_rows=1000, batch_ms=0, linger_ms=60_000)
+    answered: list[object] = []
+
+    async def write() -> None:
+        answered.append(await writer.submit(CommitStatus(records.report())))
+
+    with trio.fail_after(10):
+        async with trio.open_nursery() as running:
+            await running.start(writer.run)
+            await write()  # nothing came just before it: committed at once
+            assert (writer.commits, writer.lingers) == (1, 0)
+            async with trio.open_nursery() as callers:
+                callers.start_soon(write)
+                await trio.testing.wait_all_tasks_blocked()
+                await trio.sleep(0.1)  # time enough to commit, were it not waiting
+                assert (len(answered), writer.commits) == (1, 1)
+                await write()
+            assert (len(answered), writer.commits) == (3, 2)
+            assert (writer.lingers, writer.joined) == (1, 1)
+            await writer.aclose()
+
+
+async def test_a_producer_that_waits_for_each_answer_stops_the_lingering(
+    tmp_path: Path, records: Any
+) -> None:
+    # One write at a time, each after the last one's answer (an SMPP window of one):
+    # company never comes, so after one linger that came to nothing the writer stops.
+    path = tmp_path / "inbox.db"
+    async with open_sqlite_store(path):
+        pass  # the schema
+    writer = BatchWriter(str(path), None, batch_rows=1000, batch_ms=0, linger_ms=50)
+    with trio.fail_after(10):
+        async with trio.open_nursery() as running:
+            await running.start(writer.run)
+            for _ in range(20):
+                await writer.submit(CommitStatus(records.report()))
+            await writer.aclose()
+    assert writer.commits == 20
+    assert (writer.lingers, writer.joined) == (1, 0)
+    assert _query(path, "SELECT count(*) FROM status_reports") == [(20,)]
+
+
 async def test_a_writer_cancelled_answers_the_writes_it_had_not_taken(
     tmp_path: Path, records: Any
 ) -> None:
