@@ -239,15 +239,22 @@ def is_database_failure(exc: BaseException) -> bool:
 def apply_batch(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object]:
     """Run ``ops`` in one transaction; each answer is a result or that write's error.
 
-    A batch of new messages only, the common one, is one autocommit statement
-    (:mod:`._sqlite_incoming`); anything else, or a repeat in it, takes a transaction.
+    A batch of new messages and delivery outcomes only, the common one, is one
+    autocommit statement (:mod:`._sqlite_incoming`); anything else, or a repeat in it,
+    takes a transaction, in which those that can still go in one statement do.
     """
-    answers = _commit_all_new(conn, ops)
-    if answers is not None:
-        return answers
+    joining = [i for i, op in enumerate(ops) if _joins(op)]
+    if len(joining) == len(ops) and not conn.in_transaction:
+        try:
+            answers = _commit_together(conn, ops)
+        except sqlite3.IntegrityError:
+            answers = None  # a repeat of what is stored: the statement wrote nothing
+        if answers is not None:
+            return answers
+        joining = []  # a repeat: the careful way for every write
     conn.execute("BEGIN IMMEDIATE")
     try:
-        results = _apply(conn, ops)
+        results = _apply(conn, ops, joining)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -258,32 +265,42 @@ def apply_batch(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object
     return results
 
 
-def _commit_all_new(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object] | None:
-    """Answers for ``ops`` if they are all message commits (all new) and delivery
-    outcomes, committed by one statement; None, with nothing written, otherwise."""
+def _joins(op: WriteOp) -> bool:
+    """Whether ``op`` can go in the one statement of new messages (see
+    :mod:`._sqlite_incoming`): a message commit or a whole set with its parameters, or
+    a delivery outcome."""
+    if isinstance(op, FinishAttempt):
+        return op.params is not None
+    return isinstance(op, CommitMessage | CommitMessages | AddParts) and op.prepared is not None
+
+
+def _commit_together(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object] | None:
+    """Answers for ``ops`` (which all :func:`join <_joins>`), written by one statement;
+    None, with nothing written, when they do not fit in one or one repeats another.
+    :class:`sqlite3.IntegrityError` (nothing written) when one repeats what is stored."""
     parts: list[Prepared] = []
     wholes: list[AddParts] = []
     finished: list[FinishAttempt] = []
+    attempts: list[tuple[object, ...]] = []
     for op in ops:
-        if isinstance(op, FinishAttempt) and op.params is not None:
+        if isinstance(op, FinishAttempt):
+            assert op.params is not None
             finished.append(op)
+            attempts.append(op.params)
             continue
-        if not isinstance(op, CommitMessage | CommitMessages | AddParts) or op.prepared is None:
-            return None
+        assert isinstance(op, CommitMessage | CommitMessages | AddParts)
+        assert op.prepared is not None
         if isinstance(op, AddParts):
             wholes.append(op)
         parts.append(op.prepared)
     messages = sum(part.messages for part in parts)
     deliveries = sum(part.deliveries for part in parts)
     extras = sum(part.extras for part in parts)
-    if not fits(messages, deliveries, extras, len(finished)) or conn.in_transaction:
+    if not fits(messages, deliveries, extras, len(finished)):
         return None
     if _repeated(parts) or not _whole_sets_apart(wholes) or not distinct_deliveries(finished):
         return None  # a repeat within the batch
-    try:
-        insert_prepared(conn, parts, [op.params for op in finished if op.params is not None])
-    except sqlite3.IntegrityError:
-        return None  # a repeat of what is stored: the statement wrote nothing
+    insert_prepared(conn, parts, attempts)
     answers: list[object] = []
     for op in ops:
         if isinstance(op, FinishAttempt):
@@ -298,8 +315,23 @@ def _commit_all_new(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[ob
     return answers
 
 
-def _apply(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object]:
+def _apply(conn: sqlite3.Connection, ops: Sequence[WriteOp], joining: list[int]) -> list[object]:
     results: list[object] = [None] * len(ops)
+    # The writes that can go in one statement do (``joining``: the others are claims,
+    # parts, reports...), unless one of them repeats what is stored: then each kind
+    # the careful way, below.
+    if joining:
+        together = _in_savepoint(
+            conn, "together", lambda: _commit_together(conn, [ops[i] for i in joining])
+        )
+        if together is not None and not isinstance(together, _Refused):
+            for i, answer in zip(joining, together, strict=True):
+                results[i] = answer
+            taken = set(joining)
+            for i, op in enumerate(ops):
+                if i not in taken:
+                    results[i] = _apply_one(conn, op)
+            return results
     # Every write in a batch was submitted concurrently, so answering the message
     # commits first is a valid order; they do not depend on the writes around them.
     # A CommitMessages joins them with its messages in its own order, so a repeat within
@@ -342,8 +374,8 @@ def _apply(conn: sqlite3.Connection, ops: Sequence[WriteOp]) -> list[object]:
     # The delivery outcomes go together too (two statements for all), unless one of
     # them fails: then each on its own, to answer each with its own result.
     finished = [i for i, op in enumerate(ops) if isinstance(op, FinishAttempt)]
-    together = [cast(FinishAttempt, ops[i]) for i in finished]
-    if len(finished) > 1 and _finish_together(conn, together):
+    attempts = [cast(FinishAttempt, ops[i]) for i in finished]
+    if len(finished) > 1 and _finish_together(conn, attempts):
         done.update(finished)  # answered None, as each one's own write answers
     for i, op in enumerate(ops):
         if not isinstance(op, CommitMessage | CommitMessages) and i not in done:

@@ -177,6 +177,53 @@ async def test_a_delivery_outcome_commits_with_new_messages_in_one_statement(
         assert waiting.status == "pending"
 
 
+async def test_beside_other_writes_the_new_messages_and_outcomes_still_go_in_one_statement(
+    tmp_path: Path, records: Any
+) -> None:
+    # A status report takes the transaction path; the message and the outcome that came
+    # with it in the batch are still written by one INSERT inside it.
+    statements: list[str] = []
+
+    def trace(conn: sqlite3.Connection) -> None:
+        conn.set_trace_callback(statements.append)
+
+    async with open_sqlite_store(tmp_path / "inbox.db", batch_ms=50, _writer_hook=trace) as store:
+        first = records.message()
+        await store.commit_message(first, destinations=["hook"])
+        [claimed] = await store.claim_deliveries(
+            "hook", now=datetime.now(UTC), lease_seconds=30, limit=1
+        )
+        attempt = DeliveryAttempt(
+            delivery_id=claimed.id,
+            attempt=1,
+            started_at=datetime.now(UTC),
+            duration_ms=1.5,
+            outcome="delivered",
+            status_code=200,
+            error=None,
+            response="ok",
+        )
+        second = records.message()
+        report = records.report(refers_to=second.carrier_message_id)
+        statements.clear()
+        before = store.commits
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(functools.partial(store.finish_attempt, attempt, status="delivered"))
+            nursery.start_soon(store.commit_status, report)
+            written = await store.commit_message(second)
+        assert store.commits - before == 1
+        assert written.outcome == "inserted"
+        inserts = {s for s in statements if s.startswith("INSERT INTO incoming")}
+        assert len(inserts) == 1
+        assert any(s.startswith("BEGIN") for s in statements)
+        # The outcome went with the message, not by statements of its own.
+        assert not [s for s in statements if s.startswith("INSERT INTO delivery_attempts")]
+        assert await store.delivery_attempts("acme", claimed.id) == [attempt]
+        assert await store.get_message("acme", second.id) == second
+        [linked] = await store.status_reports("acme", second.id)
+        assert linked.id == report.id
+
+
 async def test_a_write_that_fails_alone_does_not_fail_its_batch(
     tmp_path: Path, records: Any
 ) -> None:
