@@ -59,6 +59,7 @@ from engine.smpp import (
 )
 
 from ._smpp_config import SmscConfig
+from ._smpp_mapping import more_parts_follow
 
 __all__ = [
     "LINK_ERRORS",
@@ -264,7 +265,10 @@ class SmppLink:
                 batch.append((pdu, frame))
                 if _stages.RECORDER is not None:
                     _stages.RECORDER.smpp_received(pdu.sequence_number)
-                if len(batch) >= self._most_in_batch:
+                # A full batch goes, but not between two parts of a set that came
+                # together: a set split over two batches is stored part by part, where
+                # one whole is committed as one message with its neighbours.
+                if len(batch) >= self._most_in_batch and not more_parts_follow(pdu):
                     batch = self._dispatch(handler, batch)
             elif isinstance(pdu, EnquireLink):
                 self._queue(EnquireLinkResp(sequence_number=pdu.sequence_number).encode())

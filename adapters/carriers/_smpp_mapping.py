@@ -39,7 +39,7 @@ from engine.smpp import CommandStatus, DataSm, DeliverSm, MessageState, parse_de
 
 from ._smpp_config import SmscConfig
 
-__all__ = ["ContentError", "inbound_item", "sender_address"]
+__all__ = ["ContentError", "inbound_item", "more_parts_follow", "sender_address"]
 
 _TON_INTERNATIONAL = 1
 _TON_ALPHANUMERIC = 5
@@ -161,6 +161,23 @@ def _segment(reference: int, bits: Literal[8, 16], total: int, seq: int) -> Segm
     if total <= 1 or seq == 0 or seq > total:
         return None
     return Segment(reference=reference, reference_bits=bits, total=total, seq=seq)
+
+
+def more_parts_follow(pdu: DeliverSm | DataSm) -> bool:
+    """Whether ``pdu`` is a part of a concatenated message other than the last of its
+    set (by its SAR TLVs, else its user data header): an SMSC sends a set's parts one
+    after the other, so the rest is likely to come next."""
+    sar = pdu.sar
+    if sar is not None:
+        _, total, seq = sar
+        return 0 < seq < total
+    if not pdu.udhi:
+        return False
+    try:
+        segment = _UserDataHeader.read(pdu.payload).segment
+    except ContentError:
+        return False
+    return segment is not None and segment.seq < segment.total
 
 
 class _UserDataHeader:

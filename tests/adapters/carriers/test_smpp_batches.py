@@ -15,6 +15,7 @@ from denying import deny_messages
 from test_smpp import CARRIER, LONG, NUMBER, SENDER, carrier_for, contents, deliver_sm, rig
 
 import engine
+from adapters.carriers._smpp_mapping import more_parts_follow
 from engine.config import Config
 from engine.errors import PduError, StoreError
 from engine.model import InboundItem, InboundText, IngestResult
@@ -102,6 +103,32 @@ async def test_parts_go_in_a_batch_of_their_own_beside_receipts_and_whole_messag
         assert sorted(contents(await r.inbox())) == sorted([LONG, "Your code is 771203", "sent"])
         [report] = await r.septet.status_reports(original.id)
     assert report.status == "DELIVRD"
+
+
+async def test_a_full_batch_is_not_cut_between_two_parts_of_a_set(tmp_path: Path) -> None:
+    # Window 8, batches of 4: the three parts of a set that straddle the fourth place
+    # stay in one batch (and make their message in one write), and the batch goes after
+    # the set's last part.
+    text = LONG + " " + LONG
+    parts = [p.encode() for p in text_deliver_sms(text, sender=SENDER, number=NUMBER, split="udh")]
+    assert len(parts) == 3
+    singles = text_frames("one", "two", "three", "four")
+    async with rig(tmp_path) as r, r.carrier(window=8) as harness:
+        session = await r.smsc.wait_for_session()
+        statuses = await send_together(session, [*singles[:3], *parts, singles[3]])
+        assert statuses == [ROK] * 7
+        # The first batch, its whole messages and its parts answered apart, then the rest.
+        assert sorted(harness.batches) == [1, 3, 3]
+        assert sorted(contents(await r.inbox())) == sorted([text, "one", "two", "three", "four"])
+
+
+@pytest.mark.parametrize("split", ["udh", "udh16", "sar"])
+async def test_more_parts_follow_every_part_but_the_last(split: str) -> None:
+    text = LONG + " " + LONG
+    parts = text_deliver_sms(text, sender=SENDER, number=NUMBER, split=split)  # type: ignore[arg-type]
+    assert [more_parts_follow(pdu) for pdu in parts] == [True, True, False]
+    [single] = text_deliver_sms("short", sender=SENDER, number=NUMBER)
+    assert not more_parts_follow(single)
 
 
 async def test_each_outcome_gives_its_own_answer(tmp_path: Path) -> None:
