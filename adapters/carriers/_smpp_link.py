@@ -9,7 +9,9 @@
   the handler answers it, so responses may leave out of order across batches, as SMPP
   allows. Half a window a batch keeps the link busy: while one half is committed the
   next is decoded, and the SMSC refills the first half's room while the second commits
-  (one batch of the whole window left the store, the engine and the SMSC taking turns);
+  (one batch of the whole window left the store, the engine and the SMSC taking turns).
+  A full batch is not cut between two parts of a set that came together, so that the
+  set is committed whole, as one message;
 * a response goes out at once from the task that has it, straight through the socket
   (plain TCP), when nothing else is being written or waits to be; otherwise (and over
   TLS, and for what the socket did not take) one task writes what is queued, joined into

@@ -4,11 +4,11 @@ For each configured SMSC the carrier opens ``binds`` connections (TCP, or TLS wi
 ``tls = true``) and binds each as a ``receiver`` or ``transceiver``. Each bind then:
 
 * takes the ``deliver_sm`` and ``data_sm`` PDUs that arrive together (all that one
-  read of the socket brings, up to half the ``window`` at a time; the window counts
-  every PDU in flight) in one task, turns each into an ``InboundText`` (or an
-  ``InboundStatus`` for a delivery receipt; see :mod:`adapters.carriers._smpp_mapping`
-  for the decoding rules) and hands them to ``emit.many`` as one list, which the
-  engine commits in one write;
+  read of the socket brings, up to half the ``window`` at a time, but not cut between
+  two parts of a set; the window counts every PDU in flight) in one task, turns each
+  into an ``InboundText`` (or an ``InboundStatus`` for a delivery receipt; see
+  :mod:`adapters.carriers._smpp_mapping` for the decoding rules) and hands them to
+  ``emit.many`` as one list, which the engine commits in one write;
 * answers each PDU from its own outcome: ``ESME_ROK`` only for an item that is
   committed. A commit that failed (the store is unavailable, the engine is closing) is
   answered ``ESME_RX_T_APPN``, a temporary error, so the SMSC sends the message again;
