@@ -117,6 +117,12 @@ _MOST_ATTEMPTS = 256
 statement stays within SQLite's 32,766 parameters)."""
 _NO_RAW = 0
 
+_WAITING = (
+    "message_id IS NULL AND refers_to IS NOT NULL AND carrier = NEW.carrier"
+    " AND refers_to = NEW.carrier_message_id AND tenant = NEW.tenant"
+)
+"""The status reports waiting for the carrier id of the row (of its tenant alone)."""
+
 # One trigger per table, each with a WHEN clause: a trigger whose condition fails costs
 # next to nothing, while a statement in a trigger body costs about a microsecond a row
 # even when its own WHERE makes it write nothing. A padding row has an integer id.
@@ -155,14 +161,10 @@ INSTEAD OF INSERT ON incoming
 WHEN NEW.kind = {_MESSAGE} AND typeof(NEW.id) = 'blob'
     AND NEW.carrier_message_id IS NOT NULL AND EXISTS (
         SELECT 1 FROM status_reports
-        WHERE message_id IS NULL AND refers_to IS NOT NULL
-          AND carrier = NEW.carrier AND refers_to = NEW.carrier_message_id
-          AND tenant = NEW.tenant)
+        WHERE {_WAITING})
 BEGIN
     UPDATE status_reports SET message_id = NEW.id
-    WHERE message_id IS NULL AND refers_to IS NOT NULL
-      AND carrier = NEW.carrier AND refers_to = NEW.carrier_message_id
-      AND tenant = NEW.tenant;
+    WHERE {_WAITING};
 END;
 
 CREATE TEMP TRIGGER IF NOT EXISTS incoming_part_id
@@ -176,14 +178,10 @@ CREATE TEMP TRIGGER IF NOT EXISTS incoming_part_waiting_reports
 INSTEAD OF INSERT ON incoming
 WHEN NEW.kind = {_PART_ID} AND EXISTS (
         SELECT 1 FROM status_reports
-        WHERE message_id IS NULL AND refers_to IS NOT NULL
-          AND carrier = NEW.carrier AND refers_to = NEW.carrier_message_id
-          AND tenant = NEW.tenant)
+        WHERE {_WAITING})
 BEGIN
     UPDATE status_reports SET message_id = NEW.message_id
-    WHERE message_id IS NULL AND refers_to IS NOT NULL
-      AND carrier = NEW.carrier AND refers_to = NEW.carrier_message_id
-      AND tenant = NEW.tenant;
+    WHERE {_WAITING};
 END;
 
 CREATE TEMP TRIGGER IF NOT EXISTS incoming_whole_set

@@ -5,7 +5,6 @@ or a sender. Run unchanged for each store kind (the fixtures come from ``conftes
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from statements import recording
 
 from engine.model import DeliveryAttempt, Message
 from engine.store import MessageQuery, Store, Tenant
@@ -294,11 +294,9 @@ async def test_sqlite_purge_reads_a_bounded_batch_per_transaction(
     from engine.store import open_sqlite_store
 
     statements: list[str] = []
-
-    def trace(conn: sqlite3.Connection) -> None:
-        conn.set_trace_callback(statements.append)
-
-    async with open_sqlite_store(tmp_path / "inbox.db", _writer_hook=trace) as store:
+    async with open_sqlite_store(
+        tmp_path / "inbox.db", _writer_hook=recording(statements)
+    ) as store:
         for i in range(7):
             await _stored(store, records, "acme", NOW - timedelta(days=40, minutes=i))
         statements.clear()

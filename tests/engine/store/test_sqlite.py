@@ -17,11 +17,13 @@ import pytest
 import trio
 import trio.testing
 from at_once import each_at_once
+from statements import recording, writes
 
 from engine.config import StoreConfig
 from engine.errors import EngineClosedError, StoreError
 from engine.model import DeliveryAttempt, Message
 from engine.store import (
+    ClaimedDelivery,
     MessageQuery,
     SqliteStore,
     Written,
@@ -102,17 +104,37 @@ async def test_concurrent_writes_share_transactions(tmp_path: Path, records: Any
         assert store.commits - before == 20
 
 
+async def _delivered_once(
+    store: SqliteStore, records: Any
+) -> tuple[Message, ClaimedDelivery, DeliveryAttempt]:
+    """A message committed with a delivery to ``hook``, the delivery claimed, and the
+    record of its first attempt, delivered (not yet finished in the store)."""
+    message = records.message()
+    await store.commit_message(message, destinations=["hook"])
+    [claimed] = await store.claim_deliveries(
+        "hook", now=datetime.now(UTC), lease_seconds=30, limit=1
+    )
+    attempt = DeliveryAttempt(
+        delivery_id=claimed.id,
+        attempt=1,
+        started_at=datetime.now(UTC),
+        duration_ms=3.25,
+        outcome="delivered",
+        status_code=204,
+        error=None,
+        response="",
+    )
+    return message, claimed, attempt
+
+
 async def test_a_whole_set_commits_with_the_messages_in_one_statement(
     tmp_path: Path, records: Any
 ) -> None:
     # The parts of a set that came together never touch the parts table: the message,
     # its parts' carrier ids and the other messages of the batch are one INSERT.
     statements: list[str] = []
-
-    def trace(conn: sqlite3.Connection) -> None:
-        conn.set_trace_callback(statements.append)
-
-    async with open_sqlite_store(tmp_path / "inbox.db", batch_ms=50, _writer_hook=trace) as store:
+    hook = recording(statements)
+    async with open_sqlite_store(tmp_path / "inbox.db", batch_ms=50, _writer_hook=hook) as store:
         whole = records.message(parts=2, carrier_message_id="set-a-part-1")
         singles = [(records.message(), None) for _ in range(3)]
         statements.clear()
@@ -124,10 +146,8 @@ async def test_a_whole_set_commits_with_the_messages_in_one_statement(
         assert store.commits == 1
         assert answer.written is not None
         assert answer.written.outcome == "inserted"
-        writes = [s for s in statements if not s.startswith(("SELECT", "PRAGMA"))]
-        # (The trace repeats a statement for each trigger program it runs.)
-        assert len(set(writes)) == 1
-        assert writes[0].startswith("INSERT INTO incoming")
+        [write] = writes(statements)
+        assert write.startswith("INSERT INTO incoming")
         found = await store.find_by_carrier_id("acme", "sandbox", "set-a-part-2")
         assert found == whole
         assert await store.part_sets() == []
@@ -140,26 +160,9 @@ async def test_a_delivery_outcome_commits_with_new_messages_in_one_statement(
 ) -> None:
     # At a steady trickle, a commit holds the next message and the last one's outcome.
     statements: list[str] = []
-
-    def trace(conn: sqlite3.Connection) -> None:
-        conn.set_trace_callback(statements.append)
-
-    async with open_sqlite_store(tmp_path / "inbox.db", batch_ms=50, _writer_hook=trace) as store:
-        first = records.message()
-        await store.commit_message(first, destinations=["hook"])
-        [claimed] = await store.claim_deliveries(
-            "hook", now=datetime.now(UTC), lease_seconds=30, limit=1
-        )
-        attempt = DeliveryAttempt(
-            delivery_id=claimed.id,
-            attempt=1,
-            started_at=datetime.now(UTC),
-            duration_ms=3.25,
-            outcome="delivered",
-            status_code=204,
-            error=None,
-            response="",
-        )
+    hook = recording(statements)
+    async with open_sqlite_store(tmp_path / "inbox.db", batch_ms=50, _writer_hook=hook) as store:
+        first, claimed, attempt = await _delivered_once(store, records)
         statements.clear()
         before = store.commits
         second = records.message()
@@ -167,9 +170,8 @@ async def test_a_delivery_outcome_commits_with_new_messages_in_one_statement(
             nursery.start_soon(functools.partial(store.finish_attempt, attempt, status="delivered"))
             await store.commit_message(second, destinations=["hook"])
         assert store.commits - before == 1
-        writes = {s for s in statements if not s.startswith(("SELECT", "PRAGMA"))}
-        assert len(writes) == 1
-        assert writes.pop().startswith("INSERT INTO incoming")
+        [write] = writes(statements)
+        assert write.startswith("INSERT INTO incoming")
         assert await store.delivery_attempts("acme", claimed.id) == [attempt]
         [done] = await store.list_deliveries("acme", message_id=first.id)
         assert (done.status, done.attempts) == ("delivered", 1)
@@ -183,26 +185,9 @@ async def test_beside_other_writes_the_new_messages_and_outcomes_still_go_in_one
     # A status report takes the transaction path; the message and the outcome that came
     # with it in the batch are still written by one INSERT inside it.
     statements: list[str] = []
-
-    def trace(conn: sqlite3.Connection) -> None:
-        conn.set_trace_callback(statements.append)
-
-    async with open_sqlite_store(tmp_path / "inbox.db", batch_ms=50, _writer_hook=trace) as store:
-        first = records.message()
-        await store.commit_message(first, destinations=["hook"])
-        [claimed] = await store.claim_deliveries(
-            "hook", now=datetime.now(UTC), lease_seconds=30, limit=1
-        )
-        attempt = DeliveryAttempt(
-            delivery_id=claimed.id,
-            attempt=1,
-            started_at=datetime.now(UTC),
-            duration_ms=1.5,
-            outcome="delivered",
-            status_code=200,
-            error=None,
-            response="ok",
-        )
+    hook = recording(statements)
+    async with open_sqlite_store(tmp_path / "inbox.db", batch_ms=50, _writer_hook=hook) as store:
+        _, claimed, attempt = await _delivered_once(store, records)
         second = records.message()
         report = records.report(refers_to=second.carrier_message_id)
         statements.clear()
