@@ -159,7 +159,9 @@ _SETUP: Final = (
     " with the same 8-bit reference to one number within 300 s collide.",
     "- The same SMPP window (the simulator's, 64) for all; each system runs alone on the"
     " machine while it is measured; Lost means nothing arrived within the grace period after"
-    " the phase (`--grace`).",
+    " the phase (`--grace`). The simulator and the sink do not pause for Python's garbage"
+    " collector while a phase runs (they collect between phases): a paused instrument would"
+    " record late what the system delivered on time.",
 )
 
 
