@@ -58,6 +58,31 @@ def _file_bytes(path: Path) -> bytes:
 
 
 @pytest.mark.trio
+async def test_a_whole_set_and_a_set_completed_the_careful_way_are_sealed(
+    tmp_path: Path, records: Any
+) -> None:
+    path = tmp_path / "inbox.db"
+    async with _open(path, ("k1", KEY_1)) as store:
+        # Its parts all at once: the message goes straight in, with the others' statement.
+        parts = [records.part("set-w", seq, total=2, payload=f"w{seq}".encode()) for seq in (1, 2)]
+        whole = records.message(content=f"whole {SECRET}", parts=2, carrier_message_id=None)
+        answer = await store.add_parts(parts, message=whole, raw=b"raw " + SECRET.encode())
+        assert answer.written is not None
+        assert answer.written.outcome == "inserted"
+        # A part stored before: the careful way, parts sealed while they wait.
+        await store.add_part(records.part("set-c", 1, total=2, payload=SECRET.encode()))
+        later = [records.part("set-c", seq, total=2) for seq in (1, 2)]
+        careful = records.message(content=f"careful {SECRET}", parts=2, carrier_message_id=None)
+        assert (await store.add_parts(later, message=careful)).written is None
+        [[kept, _]] = await store.part_sets()
+        assert kept.payload == SECRET.encode()
+        assert await store.get_message("acme", whole.id) == whole
+        assert await store.raw_payload("acme", whole.id) == b"raw " + SECRET.encode()
+    assert b"739214" not in _file_bytes(path)
+    assert b"never share" not in _file_bytes(path)
+
+
+@pytest.mark.trio
 async def test_round_trip_and_nothing_readable_in_the_file(tmp_path: Path, records: Any) -> None:
     path = tmp_path / "inbox.db"
     message = records.message(content=SECRET, otp=records.otp("739214"))
