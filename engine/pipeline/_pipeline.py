@@ -396,9 +396,7 @@ class Pipeline:
             try:
                 results = await self._add_parts_shielded([part for _, part in members], now)
             except Exception as error:
-                if not isinstance(error, EngineClosedError):
-                    kind = "store" if isinstance(error, StoreError) else "internal"
-                    self._metrics.count_error(kind)
+                self._count_failure(error)
                 for n, (i, _) in enumerate(members):
                     outcomes[i] = error if n == 0 else _own_instance(error)
                 return
@@ -484,12 +482,16 @@ class Pipeline:
         """The single-part messages' write failed (or its batch could not be built):
         nothing of it is stored, and each of its items is answered with the error."""
         self._abandon_all(routes)
-        if not isinstance(error, EngineClosedError):
-            self._metrics.count_error("store" if isinstance(error, StoreError) else "internal")
+        self._count_failure(error)
         later = {i for i, _ in slow}
         failed = [i for i in slots if i not in later]
         for n, i in enumerate(failed):
             outcomes[i] = error if n == 0 else _own_instance(error)
+
+    def _count_failure(self, error: Exception) -> None:
+        """Count a write that failed for several items at once (not a shutdown)."""
+        if not isinstance(error, EngineClosedError):
+            self._metrics.count_error("store" if isinstance(error, StoreError) else "internal")
 
     def _sets_of(
         self, items: Sequence[InboundItem], slow: list[tuple[int, _Prepared | None]], now: datetime
