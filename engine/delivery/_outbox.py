@@ -17,6 +17,13 @@ delivery is the store's, and a :class:`DestinationWorker` moves it along:
 * an answer that says the target is gone (``410 Gone``) disables the destination: its
   deliveries wait, held, until an operator enables it again.
 
+A new message's delivery skips the claim (the direct path, :meth:`DestinationWorker.reserve`):
+it is written already claimed by the worker and starts the moment the commit returns, in a
+slot reserved before the commit; when every slot is taken, up to ``max_concurrency`` more
+wait in the worker's queue and each takes the slot of the next attempt to finish. A queued
+delivery that cannot go then (the worker stopping, the breaker open, its lease near its end)
+stays claimed in the store until its lease ends, and is then claimed like any other.
+
 Workers wake as soon as a delivery for them commits (:meth:`DestinationWorker.wake`),
 otherwise when the next delivery falls due, and at least every
 :data:`POLL_SECONDS` (another process may have replayed something).
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -109,7 +117,17 @@ class DestinationWorker:
         """Why the destination is disabled, or None while it delivers."""
         self._stopping = False
         self._reserved = 0
-        """Slots :meth:`reserve` handed out whose delivery has not started or been released."""
+        """Reservations :meth:`reserve` handed out whose delivery has not started or been
+        released: ``_reserved_slots`` of them hold a slot, the others a place in the queue
+        (reservations are interchangeable: a start takes a slot first, a release a place)."""
+        self._reserved_slots = 0
+        self._queued: deque[ClaimedDelivery] = deque()
+        """Deliveries committed as claimed by this worker while every slot was taken, in
+        commit order: each takes the slot of the next attempt to finish."""
+        self._queue_limit = 0 if self._bucket is not None else policy.concurrency
+        """At most this many reserved or queued without a slot: one more round of attempts,
+        so a queued delivery starts well within its lease (none under a rate limit, which
+        the store's claims pace)."""
         self._unreserved = trio.Event()
         self.stopped = trio.Event()
         """Set once :meth:`run` has returned."""
@@ -119,12 +137,14 @@ class DestinationWorker:
         self._wakeup.set()
 
     # The direct path: a new message's delivery is written already claimed by this worker
-    # and attempted the moment the message commits, with no claim in between. Only when
-    # an attempt could start right away anyway: a free slot, a token, a closed breaker,
-    # not disabled, and no ordering to keep.
+    # and attempted the moment the message commits (or, every slot taken, as soon as one
+    # is free), with no claim in between. Only when an attempt could start right away
+    # anyway but for the slot: a token, a closed breaker, not disabled, and no ordering
+    # to keep.
 
     def reserve(self) -> bool:
-        """Hold a slot for a delivery about to be committed; False when it must queue."""
+        """Hold a slot for a delivery about to be committed, or else a place in the queue
+        behind the attempts in flight; False when it must go through the store."""
         if (
             self._attempts is None
             or self._stopping
@@ -136,25 +156,69 @@ class DestinationWorker:
         try:
             self._slots.acquire_nowait()
         except trio.WouldBlock:
-            return False
+            # Every slot is taken: queue it, unless the queue is full or the claim loop
+            # waits for a slot (deliveries are waiting in the store: they go first).
+            places = self._reserved - self._reserved_slots + len(self._queued)
+            if places >= self._queue_limit or self._slots.statistics().tasks_waiting:
+                return False
+            self._reserved += 1
+            return True
         if self._bucket is not None and self._bucket.take(trio.current_time()) > 0:
             self._slots.release()
             return False
         self._reserved += 1
+        self._reserved_slots += 1
         return True
 
     def release(self) -> None:
-        """Give back a slot :meth:`reserve` held (the message was not committed)."""
-        self._slots.release()
+        """Give back what :meth:`reserve` held (the message was not committed)."""
+        if self._reserved == self._reserved_slots:
+            self._reserved_slots -= 1
+            self._pass_slot()
         self._settle_reservation()
 
     def start(self, claimed: ClaimedDelivery) -> None:
-        """Attempt a delivery committed as claimed by this worker, in the reserved slot."""
+        """Attempt a delivery committed as claimed by this worker: now, in a reserved slot,
+        or else when the next attempt in flight gives its slot up."""
+        slot = self._reserved_slots > 0
+        if slot:
+            self._reserved_slots -= 1
         self._settle_reservation()
         if self._attempts is None:  # stopped meanwhile: the lease hands it back later
-            self._slots.release()
+            if slot:
+                self._slots.release()
             return
+        if not slot:
+            try:
+                self._slots.acquire_nowait()  # one was given up since the reservation
+            except trio.WouldBlock:
+                self._queued.append(claimed)
+                return
         self._attempts.start_soon(self._attempt, claimed)
+
+    def _pass_slot(self) -> None:
+        """An attempt gave its slot up: to the next queued delivery, if it may still go."""
+        while self._queued:
+            claimed = self._queued.popleft()
+            lease_end = claimed.created_at + timedelta(seconds=self.lease_seconds)
+            late = self._now() + timedelta(seconds=self._policy.timeout_seconds) >= lease_end
+            if (
+                self._attempts is None
+                or self._stopping
+                or self.disabled is not None
+                or self._breaker.state != "closed"
+                or late
+                or trio.current_effective_deadline() == -math.inf  # the engine is stopping
+            ):
+                # Not now: it stays claimed in the store until its lease ends, and is then
+                # claimed again like any due delivery (the same id, attempt 1).
+                _log.info(
+                    "queued delivery left to its lease", destination=self.label, delivery=claimed.id
+                )
+                continue
+            self._attempts.start_soon(self._attempt, claimed)
+            return
+        self._slots.release()
 
     def _settle_reservation(self) -> None:
         self._reserved -= 1
@@ -236,10 +300,10 @@ class DestinationWorker:
                 tenant=self.tenant,
             )
         except BaseException:
-            self._slots.release()
+            self._pass_slot()
             raise
         if not claimed:
-            self._slots.release()
+            self._pass_slot()
             await self._sleep_until_due()
             return
         if probing:
@@ -283,7 +347,7 @@ class DestinationWorker:
             nonlocal held
             if held:
                 held = False
-                self._slots.release()
+                self._pass_slot()
 
         try:
             await self._attempt_held(claimed, release)

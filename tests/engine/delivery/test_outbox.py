@@ -832,3 +832,71 @@ async def test_a_delivery_held_by_its_worker_is_dropped_when_its_message_is_dele
 
                 await _eventually(dropped, lambda found: len(found) == 1)
     assert _message_ids(server.requests) == [first.id]
+
+
+async def test_deliveries_committed_while_every_slot_is_taken_queue_in_memory(
+    tmp_path: Path,
+) -> None:
+    # Two slots, four messages in one commit: two start at once, the other two wait in
+    # the worker for the next free slots, written claimed: no claim from the store.
+    async with (
+        open_http_server(default=Answer(body=b"ok", delay=0.15)) as server,
+        open_sqlite_store(tmp_path / "septet.db") as real_store,
+    ):
+        store = _CountingStore(real_store)
+        config = _config(tmp_path, _webhook("hook", _url(server), max_concurrency=2))
+        async with engine.open(config, store=store) as septet:
+            await trio.sleep(0.05)  # the worker's first look at the store, at start
+            claims = store.claims
+            await septet.ingest_many([_text(f"message {n}") for n in range(4)])
+            records = await _settled(septet, 4)
+            assert store.claims == claims
+    assert server.most_in_flight == 2
+    assert len({r.headers["webhook-id"] for r in server.requests}) == 4
+    assert {r.id for r in records} == {r.headers["webhook-id"] for r in server.requests}
+
+
+async def test_the_queue_holds_one_round_and_the_rest_waits_in_the_store(tmp_path: Path) -> None:
+    # One slot: one message starts, one queues, the other three go through the store.
+    async with (
+        open_http_server(default=Answer(body=b"ok", delay=0.1)) as server,
+        open_sqlite_store(tmp_path / "septet.db") as real_store,
+    ):
+        store = _CountingStore(real_store)
+        config = _config(tmp_path, _webhook("hook", _url(server), max_concurrency=1))
+        async with engine.open(config, store=store) as septet:
+            await trio.sleep(0.05)
+            claims = store.claims
+            await septet.ingest_many([_text(f"message {n}") for n in range(5)])
+            statuses = [d.status for d in await septet.deliveries(limit=10)]
+            assert store.claims == claims
+            # Under way and queued, both claimed by the worker; three pending in the store.
+            assert sorted(statuses) == ["delivering"] * 2 + ["pending"] * 3
+            await _settled(septet, 5)
+            assert store.claims > claims
+    assert server.most_in_flight == 1
+    assert len({r.headers["webhook-id"] for r in server.requests}) == 5
+
+
+async def test_a_queued_delivery_cut_off_by_a_stop_is_delivered_after_the_restart(
+    tmp_path: Path,
+) -> None:
+    # The first hangs; the second waits in the worker's queue when the engine stops. It
+    # was never sent, so no attempt is logged for it; the restart hands it back at once.
+    async with open_http_server() as server:
+        server.answer(Answer(delay=30.0))
+        config = _config(tmp_path, _webhook("hook", _url(server), max_concurrency=1))
+        async with engine.open(config) as septet:
+            first, second = (await septet.ingest_many([_text("first"), _text("second")]))[:2]
+            await _requests(server, 1)
+        assert len(server.requests) == 1
+        async with engine.open(config) as septet:
+            records = await _settled(septet, 2)
+            attempts = {r.message_id: await septet.delivery_attempts(r.id) for r in records}
+    assert first.message is not None
+    assert second.message is not None
+    assert sorted(_message_ids(server.requests[1:])) == sorted(
+        [first.message.id, second.message.id]
+    )
+    assert [(a.attempt, a.outcome) for a in attempts[second.message.id]] == [(1, "delivered")]
+    assert [a.outcome for a in attempts[first.message.id]] == ["retry", "delivered"]
