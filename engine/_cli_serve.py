@@ -53,7 +53,9 @@ async def _serve(config: Config, out: TextIO) -> None:
                     serve_metrics, septet.metrics.render, config.metrics.host, config.metrics.port
                 )
                 log.info("metrics", url=f"http://{config.metrics.host}:{port}/metrics")
-            nursery.start_soon(_log_messages, septet)
+            if config.log.level in ("debug", "info"):
+                # Each message is a log line at info; below that level, nothing to watch.
+                nursery.start_soon(_log_messages, septet)
             if septet.api_url is not None:
                 log.info("api", url=septet.api_url, rest_api=config.api.admin_key is not None)
             log.info(
