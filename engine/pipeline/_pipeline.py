@@ -30,8 +30,7 @@ from __future__ import annotations
 
 import copy
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from time import perf_counter
 from typing import NamedTuple, cast
@@ -172,7 +171,7 @@ class Pipeline:
         self._closing = False
         self._in_flight = 0
         self._drained = trio.Event()
-        self._locks: dict[str, tuple[trio.Lock, list[int]]] = {}
+        self._locks: dict[str, _Held] = {}
         self._touched: dict[str, int] = {}
         self._tick = 0
         self._gathering: list[_Joined] | None = None
@@ -682,20 +681,9 @@ class Pipeline:
 
     # --- concatenated messages -----------------------------------------------------
 
-    @asynccontextmanager
-    async def _set_lock(self, key: str) -> AsyncIterator[None]:
+    def _set_lock(self, key: str) -> _SetLock:
         # One task at a time adds to, completes or flushes a given set.
-        entry = self._locks.get(key)
-        if entry is None:
-            entry = self._locks[key] = (trio.Lock(), [0])
-        entry[1][0] += 1
-        try:
-            async with entry[0]:
-                yield
-        finally:
-            entry[1][0] -= 1
-            if not entry[1][0]:
-                del self._locks[key]
+        return _SetLock(self._locks, key)
 
     def _touch(self, key: str) -> None:
         self._tick += 1
@@ -921,3 +909,45 @@ def _status_of_pdu(item: InboundPdu, sms: codec.Sms) -> InboundStatus:
         received_at=item.received_at,
         raw=item.pdu,
     )
+
+
+class _Held:
+    """A set's lock and how many tasks hold it or wait for it."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = trio.Lock()
+        self.users = 0
+
+
+class _SetLock:
+    """``async with``: hold the lock of one set, dropped from ``locks`` once no task holds
+    it or waits for it (a class, not a generator: it is taken for every set)."""
+
+    __slots__ = ("_held", "_key", "_locks")
+
+    def __init__(self, locks: dict[str, _Held], key: str) -> None:
+        self._locks = locks
+        self._key = key
+        held = locks.get(key)
+        if held is None:
+            held = locks[key] = _Held()
+        self._held = held
+
+    async def __aenter__(self) -> None:
+        self._held.users += 1
+        try:
+            await self._held.lock.acquire()
+        except BaseException:
+            self._leave()
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._held.lock.release()
+        self._leave()
+
+    def _leave(self) -> None:
+        self._held.users -= 1
+        if not self._held.users:
+            del self._locks[self._key]
