@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import itertools
 import socket
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -834,23 +835,33 @@ async def test_a_delivery_held_by_its_worker_is_dropped_when_its_message_is_dele
     assert _message_ids(server.requests) == [first.id]
 
 
+@asynccontextmanager
+async def _counted_engine(
+    tmp_path: Path, *, slots: int, delay: float
+) -> AsyncIterator[tuple[HttpTestServer, _CountingStore, engine.Septet]]:
+    """An engine whose store counts claims, delivering to a receiver that answers after
+    ``delay`` through ``slots`` slots; yielded once the worker had its first look."""
+    async with (
+        open_http_server(default=Answer(body=b"ok", delay=delay)) as server,
+        open_sqlite_store(tmp_path / "septet.db") as real_store,
+    ):
+        store = _CountingStore(real_store)
+        config = _config(tmp_path, _webhook("hook", _url(server), max_concurrency=slots))
+        async with engine.open(config, store=store) as septet:
+            await trio.sleep(0.05)  # the worker's first look at the store, at start
+            yield server, store, septet
+
+
 async def test_deliveries_committed_while_every_slot_is_taken_queue_in_memory(
     tmp_path: Path,
 ) -> None:
     # Two slots, four messages in one commit: two start at once, the other two wait in
     # the worker for the next free slots, written claimed: no claim from the store.
-    async with (
-        open_http_server(default=Answer(body=b"ok", delay=0.15)) as server,
-        open_sqlite_store(tmp_path / "septet.db") as real_store,
-    ):
-        store = _CountingStore(real_store)
-        config = _config(tmp_path, _webhook("hook", _url(server), max_concurrency=2))
-        async with engine.open(config, store=store) as septet:
-            await trio.sleep(0.05)  # the worker's first look at the store, at start
-            claims = store.claims
-            await septet.ingest_many([_text(f"message {n}") for n in range(4)])
-            records = await _settled(septet, 4)
-            assert store.claims == claims
+    async with _counted_engine(tmp_path, slots=2, delay=0.15) as (server, store, septet):
+        claims = store.claims
+        await septet.ingest_many([_text(f"message {n}") for n in range(4)])
+        records = await _settled(septet, 4)
+        assert store.claims == claims
     assert server.most_in_flight == 2
     assert len({r.headers["webhook-id"] for r in server.requests}) == 4
     assert {r.id for r in records} == {r.headers["webhook-id"] for r in server.requests}
@@ -858,22 +869,15 @@ async def test_deliveries_committed_while_every_slot_is_taken_queue_in_memory(
 
 async def test_the_queue_holds_one_round_and_the_rest_waits_in_the_store(tmp_path: Path) -> None:
     # One slot: one message starts, one queues, the other three go through the store.
-    async with (
-        open_http_server(default=Answer(body=b"ok", delay=0.1)) as server,
-        open_sqlite_store(tmp_path / "septet.db") as real_store,
-    ):
-        store = _CountingStore(real_store)
-        config = _config(tmp_path, _webhook("hook", _url(server), max_concurrency=1))
-        async with engine.open(config, store=store) as septet:
-            await trio.sleep(0.05)
-            claims = store.claims
-            await septet.ingest_many([_text(f"message {n}") for n in range(5)])
-            statuses = [d.status for d in await septet.deliveries(limit=10)]
-            assert store.claims == claims
-            # Under way and queued, both claimed by the worker; three pending in the store.
-            assert sorted(statuses) == ["delivering"] * 2 + ["pending"] * 3
-            await _settled(septet, 5)
-            assert store.claims > claims
+    async with _counted_engine(tmp_path, slots=1, delay=0.1) as (server, store, septet):
+        claims = store.claims
+        await septet.ingest_many([_text(f"message {n}") for n in range(5)])
+        statuses = [d.status for d in await septet.deliveries(limit=10)]
+        assert store.claims == claims
+        # Under way and queued, both claimed by the worker; three pending in the store.
+        assert sorted(statuses) == ["delivering"] * 2 + ["pending"] * 3
+        await _settled(septet, 5)
+        assert store.claims > claims
     assert server.most_in_flight == 1
     assert len({r.headers["webhook-id"] for r in server.requests}) == 5
 
