@@ -209,6 +209,77 @@ async def test_beside_other_writes_the_new_messages_and_outcomes_still_go_in_one
         assert linked.id == report.id
 
 
+async def test_parts_claims_and_reports_beside_new_messages_take_no_savepoints(
+    tmp_path: Path, records: Any
+) -> None:
+    # Under load a batch often holds a part of a set split between batches, or a claim,
+    # beside the new messages. Nothing in it is refused, so nothing needs a savepoint:
+    # one transaction of the messages' INSERT and each other write's own statements.
+    statements: list[str] = []
+    hook = recording(statements)
+    async with open_sqlite_store(tmp_path / "inbox.db", batch_ms=50, _writer_hook=hook) as store:
+        waiting = records.message()
+        await store.commit_message(waiting, destinations=["hook"])
+        later = records.message()
+        report = records.report(refers_to=later.carrier_message_id)
+        statements.clear()
+        before = store.commits
+        claimed: list[ClaimedDelivery] = []
+
+        async def claim() -> None:
+            claimed.extend(
+                await store.claim_deliveries(
+                    "hook", now=datetime.now(UTC), lease_seconds=30, limit=5
+                )
+            )
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(claim)
+            nursery.start_soon(store.add_part, records.part("set-a", 1, total=2))
+            nursery.start_soon(store.commit_status, report)
+            written = await store.commit_message(later)
+        assert store.commits - before == 1
+        assert not [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE"))]
+        assert written.outcome == "inserted"
+        assert [c.message.id for c in claimed] == [waiting.id]
+        assert [(p.set_key, p.seq) for [p] in await store.part_sets()] == [("set-a", 1)]
+        [linked] = await store.status_reports("acme", later.id)
+        assert linked.id == report.id
+
+
+async def test_a_write_refused_beside_new_messages_fails_alone_and_nothing_is_doubled(
+    tmp_path: Path, records: Any
+) -> None:
+    # The batch is first written without savepoints; the refused part rolls it all back
+    # and it is written again one savepoint each: the refused one fails alone, and what
+    # the first try wrote is there once.
+    async with open_sqlite_store(tmp_path / "inbox.db", batch_ms=50) as store:
+        message = records.message()
+        first, second = records.part("set-a", 1, total=2), records.part("set-b", 2**70)
+        errors: list[BaseException] = []
+
+        async def refused() -> None:
+            try:
+                await store.add_part(second)
+            except OverflowError as exc:
+                errors.append(exc)
+
+        before = store.commits
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(refused)
+            nursery.start_soon(store.add_part, first)
+            written = await store.commit_message(message, destinations=["hook"])
+        assert store.commits - before == 1
+        assert len(errors) == 1
+        assert written.outcome == "inserted"
+        [[stored]] = await store.part_sets()
+        assert (stored.set_key, stored.seq, stored.duplicates) == ("set-a", 1, 0)
+        assert [d.status for d in await store.list_deliveries("acme", message_id=message.id)] == [
+            "pending"
+        ]
+        assert _query(tmp_path / "inbox.db", "SELECT count(*) FROM messages") == [(1,)]
+
+
 async def test_a_write_that_fails_alone_does_not_fail_its_batch(
     tmp_path: Path, records: Any
 ) -> None:
