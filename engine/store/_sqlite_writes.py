@@ -628,16 +628,19 @@ def _commit_looked_up(conn: sqlite3.Connection, ops: Sequence[CommitMessage]) ->
     return results
 
 
-def _link_waiting_reports(
-    conn: sqlite3.Connection, carrier_rows: Sequence[tuple[str, str, bytes]]
-) -> None:
+def _link_waiting_reports(conn: sqlite3.Connection, message_key: bytes) -> None:
     """Link the status reports that arrived before their message (a completed set's,
-    by any of its carrier ids): one probe of an index that is almost always empty."""
+    by any of its carrier ids): one probe of an index that is almost always empty, and
+    only when it finds one, the set's carrier ids listed and the reports linked."""
     waiting = conn.execute(
         "SELECT 1 FROM status_reports WHERE message_id IS NULL AND refers_to IS NOT NULL LIMIT 1"
     ).fetchone()
     if waiting is None:
         return
+    carrier_rows = conn.execute(
+        "SELECT carrier, carrier_message_id, message_id FROM carrier_ids WHERE message_id = ?",
+        (message_key,),
+    ).fetchall()
     # Only a message of the report's own tenant: tenants are walls.
     conn.executemany(
         "UPDATE status_reports SET message_id = ?1 WHERE message_id IS NULL"
@@ -659,21 +662,34 @@ def set_parts(
     )
 
 
+_PARTS_AND_ID = (
+    "SELECT c.found, c.message_id, p.body, p.duplicates, p.seq FROM"
+    " (SELECT count(*) AS found, max(message_id) AS message_id FROM carrier_ids"
+    "  WHERE carrier = ? AND carrier_message_id = ?) AS c"
+    " LEFT JOIN parts AS p ON p.set_key = ? ORDER BY p.seq"
+)
+"""Whether a carrier id is stored (and the message it names), with the parts of a set
+stored so far: one row when there are none."""
+
+
 def _add_part(conn: sqlite3.Connection, op: AddPart) -> PartAdded:
+    # One query answers both questions (carrier id seen? seq taken?) and lists the set;
+    # a part stored is then added to that list here, not read back: three statements
+    # instead of five, each a turn for the GIL.
     part = op.part
-    if part.carrier_message_id is not None:
-        row = conn.execute(
-            "SELECT message_id FROM carrier_ids WHERE carrier = ? AND carrier_message_id = ?",
-            (part.carrier, part.carrier_message_id),
-        ).fetchone()
-        if row is not None:
-            held = None if row[0] is None else message_id_of(row[0])
-            parts = set_parts(conn, part.set_key, op.cipher)
-            return PartAdded(outcome="seen", parts=parts, message_id=held)
-    taken = conn.execute(
-        "SELECT 1 FROM parts WHERE set_key = ? AND seq = ?", (part.set_key, part.seq)
-    ).fetchone()
-    if taken is not None:
+    rows = conn.execute(
+        _PARTS_AND_ID, (part.carrier, part.carrier_message_id, part.set_key)
+    ).fetchall()
+    found, held_key = rows[0][0], rows[0][1]
+    stored = [(body, duplicates, seq) for _, _, body, duplicates, seq in rows if seq is not None]
+    parts = [
+        part_of_row(body, duplicates, part_aad(part.set_key, seq), op.cipher)
+        for body, duplicates, seq in stored
+    ]
+    if found:
+        held = None if held_key is None else message_id_of(held_key)
+        return PartAdded(outcome="seen", parts=tuple(parts), message_id=held)
+    if any(seq == part.seq for _, _, seq in stored):
         conn.execute(
             "UPDATE parts SET duplicates = duplicates + 1 WHERE set_key = ? AND seq = ?",
             (part.set_key, part.seq),
@@ -696,7 +712,9 @@ def _add_part(conn: sqlite3.Connection, op: AddPart) -> PartAdded:
             "INSERT INTO carrier_ids (carrier, carrier_message_id, message_id) VALUES (?, ?, NULL)",
             (part.carrier, part.carrier_message_id),
         )
-    return PartAdded(outcome="stored", parts=set_parts(conn, part.set_key, op.cipher))
+    parts.append(part)  # as reading its row back would give it
+    parts.sort(key=lambda one: one.seq)
+    return PartAdded(outcome="stored", parts=tuple(parts))
 
 
 def _add_parts(conn: sqlite3.Connection, op: AddParts) -> PartsAdded:
@@ -721,15 +739,15 @@ def _complete_part_set(conn: sqlite3.Connection, op: CompletePartSet) -> Written
     message = op.message
     message_id = op.row[0]
     original: Message | None = None
-    row = conn.execute("SELECT id, body FROM messages WHERE id = ?", (message_id,)).fetchone()
-    if row is None and message.carrier_message_id is not None:
-        row = conn.execute(
-            "SELECT m.id, m.body FROM carrier_ids AS c JOIN messages AS m ON m.id = c.message_id"
-            " WHERE c.carrier = ? AND c.carrier_message_id = ?",
-            (message.carrier, message.carrier_message_id),
-        ).fetchone()
+    # Stored already, under its id or its carrier id? One query for both.
+    row = conn.execute(
+        "SELECT 0 AS o, id, body FROM messages WHERE id = ?1 UNION ALL"
+        " SELECT 1, m.id, m.body FROM carrier_ids AS c JOIN messages AS m ON m.id = c.message_id"
+        " WHERE c.carrier = ?2 AND c.carrier_message_id = ?3 ORDER BY o LIMIT 1",
+        (message_id, message.carrier, message.carrier_message_id),
+    ).fetchone()
     if row is not None:
-        original = open_message(row[1], row[0], op.cipher)
+        original = open_message(row[2], row[1], op.cipher)
     target = original or message
     if original is None:
         # Without its carrier id: the parts' ids are mapped below, then the message's.
@@ -748,11 +766,7 @@ def _complete_part_set(conn: sqlite3.Connection, op: CompletePartSet) -> Written
             (message.carrier, message.carrier_message_id, message_id),
         )
     if original is None:
-        mapped = conn.execute(
-            "SELECT carrier, carrier_message_id, message_id FROM carrier_ids WHERE message_id = ?",
-            (message_id,),
-        ).fetchall()
-        _link_waiting_reports(conn, mapped)
+        _link_waiting_reports(conn, message_id)
     conn.execute("DELETE FROM parts WHERE set_key = ?", (op.set_key,))
     return Written(outcome="inserted" if original is None else "duplicate", message=target)
 

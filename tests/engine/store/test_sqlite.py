@@ -247,6 +247,39 @@ async def test_parts_claims_and_reports_beside_new_messages_take_no_savepoints(
         assert linked.id == report.id
 
 
+async def test_a_part_is_stored_by_one_query_and_its_inserts(tmp_path: Path, records: Any) -> None:
+    # Seen? Taken? The set so far? One query answers all three; the part is then added
+    # to the set it listed rather than read back.
+    statements: list[str] = []
+    hook = recording(statements)
+    async with open_sqlite_store(tmp_path / "inbox.db", _writer_hook=hook) as store:
+        await store.add_part(records.part("set-a", 2, total=3, carrier_message_id="P2"))
+        statements.clear()
+        added = await store.add_part(records.part("set-a", 1, total=3, carrier_message_id="P1"))
+        work = [
+            s for s in statements if not s.startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))
+        ]
+        assert [s.split()[0] for s in work] == ["SELECT", "INSERT", "INSERT"]
+        assert added.outcome == "stored"
+        assert [p.seq for p in added.parts] == [1, 2]
+        assert added.parts == tuple(sorted((await store.part_sets())[0], key=lambda p: p.seq))
+
+
+async def test_a_set_completed_again_under_a_new_id_answers_its_first_message(
+    tmp_path: Path, records: Any
+) -> None:
+    # Looked up by its id and by its carrier id in one query: the carrier id finds it.
+    async with open_sqlite_store(tmp_path / "inbox.db") as store:
+        for seq in (1, 2):
+            await store.add_part(records.part("set-a", seq, total=2))
+        first = records.message(parts=2, carrier_message_id="set-a-part-1")
+        assert (await store.complete_part_set("set-a", first)).outcome == "inserted"
+        again = records.message(parts=2, carrier_message_id="set-a-part-1")
+        written = await store.complete_part_set("set-a", again)
+        assert (written.outcome, written.message) == ("duplicate", first)
+        assert _query(tmp_path / "inbox.db", "SELECT count(*) FROM messages") == [(1,)]
+
+
 async def test_a_write_refused_beside_new_messages_fails_alone_and_nothing_is_doubled(
     tmp_path: Path, records: Any
 ) -> None:
