@@ -356,22 +356,35 @@ def _apply_at_once(
     taken = set(joining)
     if not all(i in taken or isinstance(op, _AT_ONCE) for i, op in enumerate(ops)):
         return None
-    results: list[object] = [None] * len(ops)
     try:
         together = _commit_together(conn, [ops[i] for i in joining])
         if together is None:
             return None  # nothing written: they do not fit in one statement
-        for i, answer in zip(joining, together, strict=True):
-            results[i] = answer
-        for i, op in enumerate(ops):
-            if i not in taken:
-                results[i] = _write_one(conn, op)
+        return _together_then_each(conn, ops, joining, together, _write_one)
     except Exception as exc:
         if is_database_failure(exc):
             raise
         conn.execute("ROLLBACK")
         conn.execute("BEGIN IMMEDIATE")
         return None
+
+
+def _together_then_each(
+    conn: sqlite3.Connection,
+    ops: Sequence[WriteOp],
+    joining: list[int],
+    together: list[object],
+    write: Callable[[sqlite3.Connection, WriteOp], object],
+) -> list[object]:
+    """The answers of ``ops``: ``together`` for the ``joining`` ones (written by one
+    statement already), and each other one's ``write``, in order."""
+    results: list[object] = [None] * len(ops)
+    for i, answer in zip(joining, together, strict=True):
+        results[i] = answer
+    taken = set(joining)
+    for i, op in enumerate(ops):
+        if i not in taken:
+            results[i] = write(conn, op)
     return results
 
 
@@ -385,13 +398,7 @@ def _apply(conn: sqlite3.Connection, ops: Sequence[WriteOp], joining: list[int])
             conn, "together", lambda: _commit_together(conn, [ops[i] for i in joining])
         )
         if together is not None and not isinstance(together, _Refused):
-            for i, answer in zip(joining, together, strict=True):
-                results[i] = answer
-            taken = set(joining)
-            for i, op in enumerate(ops):
-                if i not in taken:
-                    results[i] = _apply_one(conn, op)
-            return results
+            return _together_then_each(conn, ops, joining, together, _apply_one)
     # Every write in a batch was submitted concurrently, so answering the message
     # commits first is a valid order; they do not depend on the writes around them.
     # A CommitMessages joins them with its messages in its own order, so a repeat within
@@ -681,15 +688,15 @@ def _add_part(conn: sqlite3.Connection, op: AddPart) -> PartAdded:
         _PARTS_AND_ID, (part.carrier, part.carrier_message_id, part.set_key)
     ).fetchall()
     found, held_key = rows[0][0], rows[0][1]
-    stored = [(body, duplicates, seq) for _, _, body, duplicates, seq in rows if seq is not None]
     parts = [
         part_of_row(body, duplicates, part_aad(part.set_key, seq), op.cipher)
-        for body, duplicates, seq in stored
+        for _, _, body, duplicates, seq in rows
+        if seq is not None
     ]
     if found:
         held = None if held_key is None else message_id_of(held_key)
         return PartAdded(outcome="seen", parts=tuple(parts), message_id=held)
-    if any(seq == part.seq for _, _, seq in stored):
+    if any(one.seq == part.seq for one in parts):
         conn.execute(
             "UPDATE parts SET duplicates = duplicates + 1 WHERE set_key = ? AND seq = ?",
             (part.set_key, part.seq),
