@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,16 +89,26 @@ def _ms(value: float) -> str:
     return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
 
 
+def _sustained(system: SystemResult) -> list[PhaseResult]:
+    """The runs of the sustained phase (``sustained``, ``sustained-2``, ...), as run."""
+    return [
+        phase
+        for name, phase in system.phases.items()
+        if name == "sustained" or name.startswith("sustained-")
+    ]
+
+
 def _rate(system: SystemResult) -> float | None:
-    phase = system.phases.get("sustained")
-    return None if phase is None else phase.score.rate
+    """The median of the sustained runs' rates: one run is at the mercy of whatever else
+    the machine did meanwhile (runs of the same build a minute apart differ by 10%)."""
+    rates = [phase.score.rate for phase in _sustained(system) if phase.score.rate is not None]
+    return statistics.median(rates) if rates else None
 
 
 def render(result: RunResult) -> str:
     """The Markdown section of one comparison run."""
     args = result.args
     rate, low = f"{args['rate']:g}", f"{args['low_rate']:g}"
-    measured = ("sustained", "rate", "low-rate")
     lines = [
         "## Septet beside Jasmin and Kannel (SMPP in, HTTP out)",
         "",
@@ -110,16 +121,17 @@ def render(result: RunResult) -> str:
         " with a UDH, one cut inside a surrogate pair); each system forwards every message"
         " to the same HTTP sink in its documented way, and the sink decodes it as that"
         " system's documentation tells a consumer to. Sustained: as fast as the SMPP window"
-        f" (`--window {args['window']}`) lets it, measured at the sink. Fixed rates: open"
-        " loop, latency from each message's due time to its arrival at the sink, in ms."
-        " Lost, garbled and duplicates add up the three measured phases.",
+        f" (`--window {args['window']}`) lets it, measured at the sink; the median of"
+        f" {args.get('sustained_runs', 1)} run(s) of it (each run's rate is in the notes)."
+        " Fixed rates: open loop, latency from each message's due time to its arrival at the"
+        " sink, in ms. Lost, garbled and duplicates add up every phase but the warm-up.",
         "",
         f"| system | sustained msg/s | p50 / p99 / max at {rate}/s | p50 / p99 / max at"
         f" {low}/s | lost | garbled | duplicates |",
         "|---|---|---|---|---|---|---|",
     ]
     for system in result.systems:
-        phases = [system.phases[name] for name in measured if name in system.phases]
+        phases = [phase for name, phase in system.phases.items() if name != "warm-up"]
         sent = sum(p.score.sent for p in phases)
         sustained = _rate(system)
         lines.append(
@@ -199,6 +211,10 @@ def _notes(result: RunResult) -> list[str]:
     lines = []
     for system in result.systems:
         details = []
+        runs = [phase.score.rate for phase in _sustained(system)]
+        if len(runs) > 1:
+            shown = " / ".join("n/a" if rate is None else f"{rate:,.0f}" for rate in runs)
+            details.append(f"sustained runs: {shown} msg/s (the table shows their median)")
         for name, phase in system.phases.items():
             score = phase.score
             if score.garbled_kinds:

@@ -103,3 +103,34 @@ def test_the_table_names_every_system_and_checks_the_targets() -> None:
     assert "| Septet end-to-end p99 under 10 ms at 1000/s | 4.0 ms | yes |" in table
     assert "Jasmin's | 10.0x (1 / 0 msg/s) | yes |" in table
     assert "deliver_sm answers other than ESME_ROK: {8: 1}" in table
+
+
+def test_the_sustained_rate_is_the_median_of_its_runs() -> None:
+    def every(seconds: float) -> PhaseResult:
+        # Ten messages, one every ``seconds``: a rate of 1 / seconds.
+        arrived = [arrival(m.index, m.text, m.index * seconds) for m in STREAM]
+        return PhaseResult(score=score_phase(STREAM, arrived))
+
+    lost_one = PhaseResult(score=score_phase(STREAM, [arrival(0, STREAM[0].text, 0.0)]))
+    septet = SystemResult(
+        name="septet",
+        phases={
+            "warm-up": lost_one,  # not counted
+            "sustained": every(0.25),
+            "sustained-2": every(1.0),
+            "sustained-3": every(0.5),
+            "rate": lost_one,
+        },
+        smpp_not_ok={},
+    )
+    jasmin = SystemResult(name="jasmin", phases={"sustained": every(5.0)}, smpp_not_ok={})
+    args = {"rate": 1000.0, "low_rate": 100.0, "window": 64, "sustained_runs": 3}
+    machine = {"cpu": "CPU", "cores": "2", "kernel": "Linux", "python": "CPython", "date": "now"}
+    table = render(RunResult(machine=machine, command="c", args=args, systems=[septet, jasmin]))
+    # The median of 4, 1 and 2 msg/s; the lost count covers every run and the rate phase.
+    assert "| septet | 2 | n/a | n/a | 9 of 40 | 0 | 0 |" in table
+    assert "sustained runs: 4 / 1 / 2 msg/s (the table shows their median)" in table
+    assert "Jasmin's | 10.0x (2 / 0 msg/s) | yes |" in table
+    assert "the median of 3 run(s)" in table
+    # A system run once has nothing to note about its runs.
+    assert "- **jasmin**: nothing to note." in table
