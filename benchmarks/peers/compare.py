@@ -21,8 +21,8 @@ and runs four phases, each with a stream of its own (:mod:`stream`):
    the sink, first to last arrival, after the backlog drained. Bounded in time by
    ``--max-seconds``: what was not sent by then is not counted. It runs
    ``--sustained-runs`` times (3), each time with a stream of its own, and the table
-   shows the median rate: runs of the same build a minute apart differ by 10% on a
-   shared machine, so one run says little.
+   shows the median rate: runs of the same build minutes apart differed by up to a
+   quarter on a shared machine, so one run says little.
 3. **fixed rate**: ``--rate`` messages a second for ``--rate-seconds``, open loop: every
    message's PDUs are written at its due time whatever the system answered, and its
    latency runs from that due time to its arrival at the sink (no coordinated omission).

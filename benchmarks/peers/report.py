@@ -98,9 +98,15 @@ def _sustained(system: SystemResult) -> list[PhaseResult]:
     ]
 
 
+def _measured(system: SystemResult) -> list[PhaseResult]:
+    """Every phase but the warm-up: what lost, garbled and duplicates add up."""
+    return [phase for name, phase in system.phases.items() if name != "warm-up"]
+
+
 def _rate(system: SystemResult) -> float | None:
     """The median of the sustained runs' rates: one run is at the mercy of whatever else
-    the machine did meanwhile (runs of the same build a minute apart differ by 10%)."""
+    the machine did meanwhile (runs of the same build minutes apart differed by up to a
+    quarter)."""
     rates = [phase.score.rate for phase in _sustained(system) if phase.score.rate is not None]
     return statistics.median(rates) if rates else None
 
@@ -131,7 +137,7 @@ def render(result: RunResult) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for system in result.systems:
-        phases = [phase for name, phase in system.phases.items() if name != "warm-up"]
+        phases = _measured(system)
         sent = sum(p.score.sent for p in phases)
         sustained = _rate(system)
         lines.append(
@@ -192,7 +198,7 @@ def _targets(result: RunResult) -> list[str]:
             f"| Septet end-to-end p99 under {_P99_TARGET_MS:g} ms at {rate:g}/s"
             f" | {_ms(p99)} ms | {met} |"
         )
-    faults = sum(p.score.lost + p.score.garbled for n, p in septet.phases.items() if n != "warm-up")
+    faults = sum(p.score.lost + p.score.garbled for p in _measured(septet))
     lines.append(
         f"| Septet: no message lost or garbled | {faults} | {'yes' if not faults else 'no'} |"
     )
