@@ -12,6 +12,11 @@
   (one batch of the whole window left the store, the engine and the SMSC taking turns).
   A full batch is not cut between two parts of a set that came together, so that the
   set is committed whole, as one message;
+* while the handler is answering two batches, what arrives gathers instead of going in
+  read by read, and goes as one batch when one of them is answered (or at once when it
+  fills half the window, or the window is full). An idle link hands each read over at
+  once; a busy one hands over fewer, larger batches, which cost less per message (a
+  task, a store write and a send each, whatever their size);
 * a response goes out at once from the task that has it, straight through the socket
   (plain TCP), when nothing else is being written or waits to be; otherwise (and over
   TLS, and for what the socket did not take) one task writes what is queued, joined into
@@ -88,6 +93,9 @@ _READ_SIZE = 65536
 _UDHI = 0x40
 """esm_class: the short message starts with a user data header (GSM 03.40 UDHI)."""
 _MAX_SEQUENCE = 0x7FFF_FFFF
+_ANSWERED_AT_ONCE = 2
+"""Batches the handler answers at a time before what arrives gathers (under load, fewer
+and larger batches: each one costs a task, a store write and a send, whatever its size)."""
 
 
 class LinkClosedError(Exception):
@@ -156,6 +164,10 @@ class SmppLink:
         self._window = trio.Semaphore(smsc.window)
         self._most_in_batch = -(-smsc.window // 2)  # half, rounded up
         self._in_flight = 0
+        self._gathered: list[Received] = []
+        """The batch being gathered: read, not handed to the handler yet."""
+        self._answering = 0
+        """Batches handed to the handler and not answered yet."""
         self._idle = trio.Event()
         self._closing = False
         self._stop_asked = trio.Event()
@@ -228,12 +240,14 @@ class SmppLink:
             self._tasks.cancel_scope.cancel()
 
     async def _read(self, handler: MessageHandler) -> None:
-        batch: list[Received] = []
         while True:
             frame = self._reader.next_frame()
             if frame is None:
-                # All that one read brought is taken: what arrived together goes in together.
-                batch = self._dispatch(handler, batch)
+                # All that one read brought is taken: it goes in now, unless the handler
+                # is busy with as many batches as it takes at once; then what arrives
+                # meanwhile gathers, and goes when one of them is answered.
+                if self._answering < _ANSWERED_AT_ONCE:
+                    self._dispatch(handler)
                 try:
                     frame = await self._next_frame()
                 except LinkClosedError:
@@ -256,22 +270,23 @@ class SmppLink:
                 try:
                     self._window.acquire_nowait()
                 except trio.WouldBlock:
-                    # The window is full: what was taken goes in, this one waits for room.
-                    batch = self._dispatch(handler, batch)
+                    # The window is full: nothing more can join what gathered, so it goes
+                    # in now; this one waits for room.
+                    self._dispatch(handler)
                     await self._window.acquire()
                     if self._closing:  # the session began to end while this one waited
                         self._window.release()
                         self._queue(_response(pdu, CommandStatus.ESME_RX_T_APPN))
                         continue
                 self._in_flight += 1
-                batch.append((pdu, frame))
+                self._gathered.append((pdu, frame))
                 if _stages.RECORDER is not None:
                     _stages.RECORDER.smpp_received(pdu.sequence_number)
                 # A full batch goes, but not between two parts of a set that came
                 # together: a set split over two batches is stored part by part, where
                 # one whole is committed as one message with its neighbours.
-                if len(batch) >= self._most_in_batch and not more_parts_follow(pdu):
-                    batch = self._dispatch(handler, batch)
+                if len(self._gathered) >= self._most_in_batch and not more_parts_follow(pdu):
+                    self._dispatch(handler)
             elif isinstance(pdu, EnquireLink):
                 self._queue(EnquireLinkResp(sequence_number=pdu.sequence_number).encode())
             elif isinstance(pdu, Unbind):
@@ -294,29 +309,37 @@ class SmppLink:
                 )
                 self._queue(error_response(refusal))
 
-    def _dispatch(self, handler: MessageHandler, batch: list[Received]) -> list[Received]:
-        """Start answering ``batch`` (if any) in a task of its own; a new, empty batch.
+    def _dispatch(self, handler: MessageHandler) -> None:
+        """Start answering the gathered batch (if any) in a task of its own.
 
         Parts of concatenated messages go in a batch of their own: a part is stored
         before its set completes, which takes more than one store write, and the whole
         messages that arrived with it are answered as soon as they are committed, not
         after the parts' writes.
         """
+        batch = self._gathered
         if not batch:
-            return batch
+            return
+        self._gathered = []
         assert self._tasks is not None
         parts = [received for received in batch if _is_part(received[0])]
         if parts and len(parts) < len(batch):
             whole = [received for received in batch if not _is_part(received[0])]
+            self._answering += 2
             self._tasks.start_soon(self._answer, handler, whole)
             self._tasks.start_soon(self._answer, handler, parts)
         else:
+            self._answering += 1
             self._tasks.start_soon(self._answer, handler, batch)
-        return []
 
     async def _answer(self, handler: MessageHandler, batch: list[Received]) -> None:
         try:
-            statuses = await handler(batch)
+            try:
+                statuses = await handler(batch)
+            finally:
+                self._answering -= 1
+                if self._answering < _ANSWERED_AT_ONCE:
+                    self._dispatch(handler)  # what gathered meanwhile
             # The batch's answers go to the writer as one chunk: one hand-over, one send.
             self._queue(
                 b"".join(

@@ -225,3 +225,64 @@ async def test_the_window_counts_every_pdu_of_every_batch(tmp_path: Path) -> Non
         assert sum(harness.batches) == 8
         assert all(size <= 2 for size in harness.batches)
         assert sorted(contents(await r.inbox())) == [f"m{n}" for n in range(8)]
+
+
+async def test_what_arrives_while_two_batches_are_answered_gathers_into_one(
+    tmp_path: Path,
+) -> None:
+    async with rig(tmp_path) as r:
+        gate = trio.Event()
+
+        async def commit_when_let(item: InboundItem) -> IngestResult:
+            await gate.wait()
+            return await r.septet.ingest(item)
+
+        async with r.carrier(respond=commit_when_let) as harness:
+            session = await r.smsc.wait_for_session()
+            frames = text_frames(*(f"m{n}" for n in range(6)))
+            sent = []
+            for n, frame in enumerate(frames):
+                # Each in a write of its own, read before the next is written.
+                sent.append(session.deliver_nowait(numbered([frame], 1001 + n)[0]))
+                await trio.testing.wait_all_tasks_blocked(cushion=0.05)
+                if n == 1:
+                    assert harness.batches == [1, 1]  # two reads, two batches
+            # The handler is busy with two: the other four reads gathered, none handed over.
+            assert harness.batches == [1, 1]
+            assert all(response.answered_at is None for response in sent)
+            gate.set()
+            await session.wait_until(lambda: all(answer.answered_at for answer in sent))
+            assert [response.command_status for response in sent] == [ROK] * 6
+            assert harness.batches == [1, 1, 4]
+        assert sorted(contents(await r.inbox())) == [f"m{n}" for n in range(6)]
+
+
+async def test_an_idle_link_hands_each_read_over_at_once(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r, r.carrier() as harness:
+        session = await r.smsc.wait_for_session()
+        for n, frame in enumerate(text_frames(*(f"m{n}" for n in range(3)))):
+            answer = await session.deliver(numbered([frame], 1001 + n)[0])
+            assert answer.command_status == ROK
+        assert harness.batches == [1, 1, 1]
+
+
+async def test_a_gathered_batch_goes_when_it_fills_half_the_window(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        gate = trio.Event()
+
+        async def commit_when_let(item: InboundItem) -> IngestResult:
+            await gate.wait()
+            return await r.septet.ingest(item)
+
+        async with r.carrier(respond=commit_when_let, window=8) as harness:
+            session = await r.smsc.wait_for_session()
+            sent = []
+            for n, frame in enumerate(text_frames(*(f"m{n}" for n in range(6)))):
+                sent.append(session.deliver_nowait(numbered([frame], 1001 + n)[0]))
+                await trio.testing.wait_all_tasks_blocked(cushion=0.05)
+            # Two being answered, and the four gathered after them make half the window:
+            # they go without waiting for either.
+            assert harness.batches == [1, 1, 4]
+            gate.set()
+            await session.wait_until(lambda: all(answer.answered_at for answer in sent))
+        assert sorted(contents(await r.inbox())) == [f"m{n}" for n in range(6)]
