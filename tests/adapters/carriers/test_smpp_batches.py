@@ -4,7 +4,7 @@ every PDU in flight."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from engine.smpp import CommandStatus, DeliverSmResp
 from engine.store import open_sqlite_store
 from engine.testing import (
     CarrierHarness,
+    EsmeResponse,
     EsmeSession,
     SmscSimulator,
     open_carrier_harness,
@@ -227,26 +228,38 @@ async def test_the_window_counts_every_pdu_of_every_batch(tmp_path: Path) -> Non
         assert sorted(contents(await r.inbox())) == [f"m{n}" for n in range(8)]
 
 
+async def send_apart(session: EsmeSession, bodies: Sequence[str]) -> list[EsmeResponse]:
+    """Send a text message for each of ``bodies``, each in a write of its own that the
+    link has read before the next is written; their answers, to come."""
+    sent = []
+    for n, frame in enumerate(text_frames(*bodies)):
+        sent.append(session.deliver_nowait(numbered([frame], 1001 + n)[0]))
+        await trio.testing.wait_all_tasks_blocked(cushion=0.05)
+    return sent
+
+
+def held_until(
+    gate: trio.Event, septet: engine.Septet
+) -> Callable[[InboundItem], Awaitable[IngestResult]]:
+    """A responder that ingests each item once ``gate`` is set."""
+
+    async def commit_when_let(item: InboundItem) -> IngestResult:
+        await gate.wait()
+        return await septet.ingest(item)
+
+    return commit_when_let
+
+
 async def test_what_arrives_while_two_batches_are_answered_gathers_into_one(
     tmp_path: Path,
 ) -> None:
     async with rig(tmp_path) as r:
         gate = trio.Event()
-
-        async def commit_when_let(item: InboundItem) -> IngestResult:
-            await gate.wait()
-            return await r.septet.ingest(item)
-
-        async with r.carrier(respond=commit_when_let) as harness:
+        async with r.carrier(respond=held_until(gate, r.septet)) as harness:
             session = await r.smsc.wait_for_session()
-            frames = text_frames(*(f"m{n}" for n in range(6)))
-            sent = []
-            for n, frame in enumerate(frames):
-                # Each in a write of its own, read before the next is written.
-                sent.append(session.deliver_nowait(numbered([frame], 1001 + n)[0]))
-                await trio.testing.wait_all_tasks_blocked(cushion=0.05)
-                if n == 1:
-                    assert harness.batches == [1, 1]  # two reads, two batches
+            sent = await send_apart(session, ["m0", "m1"])
+            assert harness.batches == [1, 1]  # two reads, two batches
+            sent += await send_apart(session, [f"m{n}" for n in range(2, 6)])
             # The handler is busy with two: the other four reads gathered, none handed over.
             assert harness.batches == [1, 1]
             assert all(response.answered_at is None for response in sent)
@@ -269,17 +282,9 @@ async def test_an_idle_link_hands_each_read_over_at_once(tmp_path: Path) -> None
 async def test_a_gathered_batch_goes_when_it_fills_half_the_window(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         gate = trio.Event()
-
-        async def commit_when_let(item: InboundItem) -> IngestResult:
-            await gate.wait()
-            return await r.septet.ingest(item)
-
-        async with r.carrier(respond=commit_when_let, window=8) as harness:
+        async with r.carrier(respond=held_until(gate, r.septet), window=8) as harness:
             session = await r.smsc.wait_for_session()
-            sent = []
-            for n, frame in enumerate(text_frames(*(f"m{n}" for n in range(6)))):
-                sent.append(session.deliver_nowait(numbered([frame], 1001 + n)[0]))
-                await trio.testing.wait_all_tasks_blocked(cushion=0.05)
+            sent = await send_apart(session, [f"m{n}" for n in range(6)])
             # Two being answered, and the four gathered after them make half the window:
             # they go without waiting for either.
             assert harness.batches == [1, 1, 4]
