@@ -53,6 +53,16 @@ _FIELD_VALUE: Final = re.compile(rb"(?:[^\x00\s]+(?:[ \t]+[^\x00\s]+)*)?")
 _TARGET: Final = re.compile(rb"[\x21-\x7e]+")
 _DIGITS: Final = re.compile(rb"[0-9]{1,20}")
 _CLOSE: Final = re.compile(rb"(?:^|,)[ \t]*close[ \t]*(?:,|$)", re.IGNORECASE)
+# What a value may not hold anywhere: CR, LF, NUL, and the white space other than space
+# and tab that the grammar leaves out (VT, FF).
+_FORBIDDEN: Final = b"\r\n\x00\x0b\x0c"
+_BLANKS: Final = b" \t"
+"""White space a value may hold inside, but not at either end."""
+# The headers that frame the request or the connection, checked by name.
+_FRAMING: Final = frozenset({b"host", b"content-length", b"transfer-encoding", b"connection"})
+_NAMES: dict[bytes, bytes] = {}
+"""Header names found to be tokens, each to its lower case: a client sends the same few."""
+_NAMES_KEPT: Final = 512
 # Methods whose answer's framing depends on the method itself.
 _UNFRAMEABLE: Final = frozenset({b"HEAD", b"CONNECT"})
 
@@ -102,41 +112,46 @@ def encode_request(
     chunked = False
     keep_alive = True
     for name, value in fields:
-        if not _TOKEN.fullmatch(name):
-            raise UnsendableRequest(f"the header name {_shown(name)} is not an HTTP token")
-        if not _FIELD_VALUE.fullmatch(value):
-            raise UnsendableRequest(
-                f"the value of the header {_shown(name)} holds a character HTTP/1.1 does not "
-                "allow there (a line break, a NUL) or white space at an end"
-            )
-        lower = name.lower()
-        if lower == b"host":
-            hosts.append(b"%s: %s\r\n" % (name, value))
-            continue
-        if lower == b"content-length":
-            lengths = {length.strip() for length in value.split(b",")}
-            length = lengths.pop()
-            if lengths or not _DIGITS.fullmatch(length):
-                raise UnsendableRequest("the content-length header is not one length")
-            if declared is not None:
-                if length != declared:
-                    raise UnsendableRequest("the content-length headers disagree")
-                continue  # the same length said twice is said once
-            declared = value = length
-        elif lower == b"transfer-encoding":
-            if chunked:
-                raise UnsendableRequest("the transfer-encoding header is given twice")
-            value = value.lower()
-            if value != b"chunked":
-                raise UnsendableRequest("the only transfer-encoding supported is chunked")
-            chunked = True
-        elif lower == b"connection" and _CLOSE.search(value):
-            keep_alive = False
-        lines.append(b"%s: %s\r\n" % (name, value))
-    if len(hosts) != 1:
+        lower = _NAMES.get(name)
+        if lower is None:
+            lower = _checked_name(name)
+        if value and (value[0] in _BLANKS or value[-1] in _BLANKS):
+            raise _value_refused(name)
+        if lower in _FRAMING:
+            if lower == b"host":
+                hosts += (name, b": ", value, b"\r\n")
+                continue
+            if lower == b"content-length":
+                lengths = {length.strip() for length in value.split(b",")}
+                length = lengths.pop()
+                if lengths or not _DIGITS.fullmatch(length):
+                    raise UnsendableRequest("the content-length header is not one length")
+                if declared is not None:
+                    if length != declared:
+                        raise UnsendableRequest("the content-length headers disagree")
+                    continue  # the same length said twice is said once
+                declared = value = length
+            elif lower == b"transfer-encoding":
+                if chunked:
+                    raise UnsendableRequest("the transfer-encoding header is given twice")
+                value = value.lower()
+                if value != b"chunked":
+                    raise UnsendableRequest("the only transfer-encoding supported is chunked")
+                chunked = True
+            elif _CLOSE.search(value):  # connection
+                keep_alive = False
+        lines += (name, b": ", value, b"\r\n")
+    if len(hosts) != 4:
         raise UnsendableRequest(
             "the request has no host header" if not hosts else "the host header is given twice"
         )
+    head = b"".join([method, b" ", target, b" HTTP/1.1\r\n", *hosts, *lines, b"\r\n"])
+    # The values were not yet searched for the characters no value may hold: the whole
+    # head is, at once (one pass in C). The method, the target and the names hold none
+    # of them, so the head holds exactly the CR LF pairs put there, or a value is at
+    # fault (then found the slow way, to name it).
+    if len(head) - len(head.translate(None, _FORBIDDEN)) != 2 * (len(lines) // 4 + 3):
+        raise _value_refused(next(name for name, value in fields if _forbids(value)))
     if chunked:
         framed = (b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)) if body else b"0\r\n\r\n"
     else:
@@ -146,8 +161,29 @@ def encode_request(
                 f"the body is {len(body)} bytes long but the content-length says {expected}"
             )
         framed = body
-    head = b"%s %s HTTP/1.1\r\n%s%s\r\n" % (method, target, hosts[0], b"".join(lines))
     return EncodedRequest(head + framed, keep_alive)
+
+
+def _checked_name(name: bytes) -> bytes:
+    """``name`` in lower case once it is found a token (and kept, while few are)."""
+    if not _TOKEN.fullmatch(name):
+        raise UnsendableRequest(f"the header name {_shown(name)} is not an HTTP token")
+    lower = name.lower()
+    if len(_NAMES) < _NAMES_KEPT:
+        _NAMES[name] = lower
+    return lower
+
+
+def _forbids(value: bytes) -> bool:
+    """Whether a header value breaks RFC 9110's grammar (the slow way: a regular expression)."""
+    return _FIELD_VALUE.fullmatch(value) is None
+
+
+def _value_refused(name: bytes) -> UnsendableRequest:
+    return UnsendableRequest(
+        f"the value of the header {_shown(name)} holds a character HTTP/1.1 does not "
+        "allow there (a line break, a NUL) or white space at an end"
+    )
 
 
 def _shown(text: bytes) -> str:

@@ -937,11 +937,17 @@ class _SetLock:
 
     async def __aenter__(self) -> None:
         self._held.users += 1
+        lock = self._held.lock
         try:
-            await self._held.lock.acquire()
-        except BaseException:
-            self._leave()
-            raise
+            # Free (the usual case): taken without a trip through the scheduler, which
+            # ``acquire`` makes even then and which would cost every set a task step.
+            lock.acquire_nowait()
+        except trio.WouldBlock:
+            try:
+                await lock.acquire()
+            except BaseException:
+                self._leave()
+                raise
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._held.lock.release()

@@ -225,6 +225,21 @@ async def test_a_request_that_timed_out_frees_its_turn(server: HttpTestServer) -
 
 
 @pytest.mark.trio
+async def test_a_callers_earlier_deadline_cuts_the_request_and_frees_its_turn(
+    server: HttpTestServer,
+) -> None:
+    # A destination worker's timeout comes before the client's total timeout: the client
+    # keeps no scope of its own then, and the caller's cancellation leaves nothing behind.
+    server.answer(Answer(delay=30))
+    async with open_http_client(LOCAL, max_connections=1, total_timeout=60) as client:
+        with trio.move_on_after(0.2) as scope:
+            await post_json(client, server.url, b"{}")
+        assert scope.cancelled_caught
+        assert (await post_json(client, server.url, b"{}")).status_code == 200
+    assert server.connections == 2
+
+
+@pytest.mark.trio
 async def test_waiting_for_a_turn_counts_against_the_total_timeout() -> None:
     async with (
         open_http_server(default=Answer(delay=0.5)) as server,
