@@ -226,8 +226,10 @@ class Septet(PrivacyMethods):
         The batched path for carriers that answer every item on its own (an SMPP window,
         where each deliver_sm gets its own deliver_sm_resp): the single-part texts and
         PDUs are decoded together and committed in one store write (if that write
-        fails, each of them gets its own exception); parts and status reports are then
-        ingested concurrently, as :meth:`ingest` would. A repeat within the list is a
+        fails, each of them gets its own exception), and so are the sets whose parts
+        all came in the list, each one's message made from them; the other parts and
+        the status reports are then ingested concurrently, as :meth:`ingest` would. Every
+        item is answered as if ingested alone, in order. A repeat within the list is a
         duplicate of its first occurrence. Returns once every item is answered; it
         raises only what the caller's own task meets, never an item's failure.
         """

@@ -17,7 +17,7 @@ from typing import Final
 import msgspec
 
 from ..smpp import CommandId
-from ..store._sqlite_writes import AddParts, CommitMessage, CommitMessages, CompletePartSet
+from ..store._sqlite_writes import AddParts, CommitMessage, CommitMessages, CompletePartSet, Each
 
 __all__ = ["BenchRecorder", "StageLog"]
 
@@ -46,6 +46,8 @@ class StageLog(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _message_ids(op: object) -> list[str]:
+    if isinstance(op, Each):
+        return [message_id for one in op.ops for message_id in _message_ids(one)]
     if isinstance(op, CommitMessage | CompletePartSet):
         return [op.message.id]
     if isinstance(op, CommitMessages):

@@ -19,7 +19,9 @@ scope.
 
 ``Pipeline.ingest_each`` is the batched path for carriers that receive bursts: the
 single-part texts and PDUs of a list are decoded and their codes extracted in one native
-call and committed in one store write; every other item takes the ``ingest`` path. It
+call and committed in one store write, with the messages of the sets whose parts all came
+in the list (no task, lock wait or write of their own per set); every other item takes
+the ``ingest`` path. It
 answers each item on its own (a result, or the exception that item met), so a carrier
 can acknowledge the items that are durable and refuse the others. ``Pipeline.ingest_many``
 is the same path for a caller that treats the list as a whole: one bad PDU refuses the
@@ -54,7 +56,15 @@ from ..model import (
     Otp,
     StatusReport,
 )
-from ..store import BufferedPart, NewDelivery, PartAdded, PartsAdded, Store, Written
+from ..store import (
+    BufferedPart,
+    NewDelivery,
+    PartAdded,
+    PartsAdded,
+    Store,
+    WholeSet,
+    Written,
+)
 from ._normalize import normalize_number, normalize_sender, region_of, sent_time, utc_time
 from ._reassembly import (
     Draft,
@@ -102,6 +112,21 @@ class _Single(NamedTuple):
 
 Outbox = tuple[str | NewDelivery, ...]
 """A new message's deliveries: destination names, or deliveries already claimed."""
+
+
+class _Whole(NamedTuple):
+    """A set whose parts all came in one list: written with the list's messages."""
+
+    members: list[tuple[int, _Part]]
+    """The parts, each with its index in the list."""
+    parts: list[BufferedPart]
+    """The parts as the store keeps them, in the order of ``members``."""
+    write: WholeSet
+    destinations: Outbox
+    lock: _SetLock
+    """The set's lock, held from before the write until its results are in."""
+
+
 _ROUNDED: dict[float, float] = {}
 _RECENT_SETS = 4096
 """Completed sets remembered, so a late copy of one of their parts is a duplicate."""
@@ -369,10 +394,11 @@ class Pipeline:
     ) -> list[IngestResult | Exception]:
         """Each item's result or failure, in order (``bad`` are answered as they are).
 
-        The single-part messages go in one store write; the sets whose parts are all in
-        the list (and with other parts of their set, each one's parts together) are
-        written beside it, so that the writer commits them with it; then the status
-        reports (which may refer to a message of the list) and the other parts.
+        The single-part messages go in one store write, and in it the sets whose parts
+        are all in the list (each with the message its parts make, when nothing else is
+        adding to the set); the other parts of a set in the list go together, in a write
+        of their own beside it; then the status reports (which may refer to a message of
+        the list) and the other parts.
         """
         outcomes: list[IngestResult | Exception | None] = [None] * len(items)
         for i, error in bad.items():
@@ -392,17 +418,12 @@ class Pipeline:
 
         async def together(members: list[tuple[int, _Part]]) -> None:
             begun = perf_counter()
+            answer: list[IngestResult] | Exception
             try:
-                results = await self._add_parts_shielded([part for _, part in members], now)
+                answer = await self._add_parts_shielded([part for _, part in members], now)
             except Exception as error:
-                self._count_failure(error)
-                for n, (i, _) in enumerate(members):
-                    outcomes[i] = error if n == 0 else _own_instance(error)
-                return
-            seconds = perf_counter() - begun
-            for (i, _), result in zip(members, results, strict=True):
-                outcomes[i] = result
-                self._metrics.count_ingested(items[i].carrier, result.outcome, seconds)
+                answer = error
+            self._set_answered(items, members, outcomes, answer, perf_counter() - begun)
 
         async def one(i: int, job: _Prepared | None) -> None:
             try:
@@ -419,11 +440,16 @@ class Pipeline:
             batch = []
         else:
             sets, alone = self._sets_of(items, slow, now)
-        async with trio.open_nursery() as nursery:
-            for members in sets:
-                nursery.start_soon(together, members)
-            if batch:
-                await self._commit_batch(items, batch, fast, slots, slow, outcomes)
+        wholes = self._whole_sets(sets, now)
+        if sets:
+            async with trio.open_nursery() as nursery:
+                for members in sets:
+                    nursery.start_soon(together, members)
+                if batch or wholes:
+                    await self._commit_batch(items, batch, fast, slots, slow, outcomes, wholes, now)
+        elif batch or wholes:
+            # No nursery: leaving one is a trip through the scheduler, even when empty.
+            await self._commit_batch(items, batch, fast, slots, slow, outcomes, wholes, now)
         if alone:
             # After the batch: a status report in the list can find its message.
             async with trio.open_nursery() as nursery:
@@ -440,19 +466,52 @@ class Pipeline:
         slots: list[int],
         slow: list[tuple[int, _Prepared | None]],
         outcomes: list[IngestResult | Exception | None],
+        wholes: list[_Whole],
+        now: datetime,
     ) -> None:
-        """Commit the single-part messages ``batch`` (of the items ``fast``) in one store
-        write, and answer their items."""
+        """Commit the single-part messages ``batch`` (of the items ``fast``) and the
+        ``wholes`` sets in one store write, and answer their items."""
         started = perf_counter()
         routes: list[Outbox] | None = None
+        written: Sequence[Written] | Exception
+        sets: Sequence[PartsAdded | Exception]
         try:
             if self._route is not None:
                 route = self._route
                 routes = [route(message) for message, _ in batch]
-            written = await self._store.commit_messages(batch, destinations=routes)
+            if wholes:
+                answer = await self._store.commit_batch(
+                    batch, destinations=routes, sets=[whole.write for whole in wholes]
+                )
+                written, sets = answer.messages, answer.sets
+            else:
+                written, sets = await self._store.commit_messages(batch, destinations=routes), ()
         except Exception as error:
-            self._batch_failed(error, routes, slots, slow, outcomes)
-            return
+            written = error
+            sets = [_own_instance(error) for _ in wholes]  # each item its own instance
+        except BaseException:
+            for whole in wholes:
+                whole.lock.release()
+                self._abandon(whole.destinations)
+            raise
+        if isinstance(written, Exception):
+            if batch:
+                self._batch_failed(written, routes, slots, slow, outcomes)
+        else:
+            self._messages_written(items, fast, routes, written, outcomes, started)
+        if wholes:
+            await self._wholes_written(items, wholes, sets, outcomes, now, started)
+
+    def _messages_written(
+        self,
+        items: Sequence[InboundItem],
+        fast: list[int],
+        routes: list[Outbox] | None,
+        written: Sequence[Written],
+        outcomes: list[IngestResult | Exception | None],
+        started: float,
+    ) -> None:
+        """Answer the items ``fast`` with their messages' answers ``written``."""
         seconds = perf_counter() - started
         counts: dict[tuple[str, str], int] = {}
         on_commit = self._on_commit
@@ -469,6 +528,93 @@ class Pipeline:
             counts[key] = counts.get(key, 0) + 1
         for (carrier, outcome), count in counts.items():
             self._metrics.count_ingested(carrier, outcome, seconds, count)
+
+    def _whole_sets(self, sets: list[list[tuple[int, _Part]]], now: datetime) -> list[_Whole]:
+        """Take out of ``sets`` those whose parts are the whole set, to be written with
+        the list's messages: the store adds them as :meth:`_add_parts` would (one write
+        for the parts and their message), only without a task, a write and a wait of
+        their own. Left in ``sets``: a set with parts missing, one that completed
+        lately (its parts may be late copies), one another task is adding to or
+        flushing, and one whose message cannot be built (its error comes on the way
+        :meth:`_add_parts` goes)."""
+        wholes: list[_Whole] = []
+        left: list[list[tuple[int, _Part]]] = []
+        for members in sets:
+            first = members[0][1]
+            key = first.key
+            if (
+                len(members) != first.total
+                or key in self._recent
+                or key in self._locks
+                or {part.seq for _, part in members} != set(range(1, first.total + 1))
+            ):
+                left.append(members)
+                continue
+            parts = self._buffered([part for _, part in members], now)
+            try:
+                message, raw, destinations = self._set_message(
+                    tuple(sorted(parts, key=lambda p: p.seq))
+                )
+            except Exception:
+                left.append(members)
+                continue
+            lock = self._set_lock(key)
+            lock.take_free()
+            self._touch(key)
+            write = WholeSet(parts=parts, message=message, raw=raw, destinations=destinations)
+            wholes.append(_Whole(members, parts, write, destinations, lock))
+        sets[:] = left
+        return wholes
+
+    async def _wholes_written(
+        self,
+        items: Sequence[InboundItem],
+        wholes: list[_Whole],
+        answers: Sequence[PartsAdded | Exception],
+        outcomes: list[IngestResult | Exception | None],
+        now: datetime,
+        started: float,
+    ) -> None:
+        """Answer the parts of each of ``wholes`` from its write's answer, as
+        :meth:`_add_parts` would have; then give its lock back."""
+        for whole, answer in zip(wholes, answers, strict=True):
+            members = whole.members
+            results: list[IngestResult] | Exception
+            try:
+                try:
+                    if isinstance(answer, Exception):
+                        self._abandon(whole.destinations)
+                        raise answer
+                    results = await self._set_results(whole.parts, answer, whole.destinations)
+                finally:
+                    whole.lock.release()
+                if len(results) < len(members):
+                    # The store stopped at the part that completed the set (with parts it
+                    # held from before): the others are added after its completion.
+                    rest = [part for _, part in members[len(results) :]]
+                    results += await self._add_parts(rest, now)
+            except Exception as error:
+                results = error
+            self._set_answered(items, members, outcomes, results, perf_counter() - started)
+
+    def _set_answered(
+        self,
+        items: Sequence[InboundItem],
+        members: list[tuple[int, _Part]],
+        outcomes: list[IngestResult | Exception | None],
+        answer: list[IngestResult] | Exception,
+        seconds: float,
+    ) -> None:
+        """Answer the items of one set's ``members`` with their results, or each with
+        (its own instance of) the error that kept them from being stored."""
+        if isinstance(answer, Exception):
+            self._count_failure(answer)
+            for n, (i, _) in enumerate(members):
+                outcomes[i] = answer if n == 0 else _own_instance(answer)
+            return
+        for (i, _), result in zip(members, answer, strict=True):
+            outcomes[i] = result
+            self._metrics.count_ingested(items[i].carrier, result.outcome, seconds)
 
     def _batch_failed(
         self,
@@ -709,7 +855,7 @@ class Pipeline:
         """
         results: list[IngestResult | None] = [None] * len(parts)
         todo = list(range(len(parts)))
-        key, total = parts[0].key, parts[0].total
+        key = parts[0].key
         while todo:
             recent = self._recent.get(key)
             if recent is not None:
@@ -719,19 +865,7 @@ class Pipeline:
                 todo = [n for n in todo if results[n] is None]
                 if not todo:
                     break
-            buffered = [
-                BufferedPart(
-                    set_key=key,
-                    seq=parts[n].seq,
-                    total=total,
-                    carrier=parts[n].item.carrier,
-                    carrier_message_id=parts[n].item.carrier_message_id,
-                    received_at=parts[n].item.received_at or now,
-                    expires_at=now + self._ttl,
-                    payload=encode_part(parts[n].item),
-                )
-                for n in todo
-            ]
+            buffered = self._buffered([parts[n] for n in todo], now)
             async with self._set_lock(key):
                 self._touch(key)
                 done = await self._add_to_set(buffered)
@@ -740,6 +874,23 @@ class Pipeline:
             # The parts after the one that completed the set come after its completion.
             todo = todo[len(done) :]
         return cast(list[IngestResult], results)
+
+    def _buffered(self, parts: Sequence[_Part], now: datetime) -> list[BufferedPart]:
+        """``parts`` as the store keeps them until their set completes."""
+        expires_at = now + self._ttl
+        return [
+            BufferedPart(
+                set_key=part.key,
+                seq=part.seq,
+                total=part.total,
+                carrier=part.item.carrier,
+                carrier_message_id=part.item.carrier_message_id,
+                received_at=part.item.received_at or now,
+                expires_at=expires_at,
+                payload=encode_part(part.item),
+            )
+            for part in parts
+        ]
 
     async def _add_to_set(self, parts: list[BufferedPart]) -> list[IngestResult]:
         """Under the set's lock: store ``parts``; the results of those the store took
@@ -759,6 +910,13 @@ class Pipeline:
         except BaseException:
             self._abandon(destinations)
             raise
+        return await self._set_results(parts, answer, destinations)
+
+    async def _set_results(
+        self, parts: list[BufferedPart], answer: PartsAdded, destinations: Outbox
+    ) -> list[IngestResult]:
+        """Under the set's lock, once the store added ``parts``: the results of those it
+        took (all of them, or those up to the one that completed the set)."""
         if answer.written is None:
             self._abandon(destinations)
         results: list[IngestResult] = []
@@ -950,6 +1108,15 @@ class _SetLock:
                 raise
 
     async def __aexit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def take_free(self) -> None:
+        """Hold the lock now: no task holds it or waits for it (the caller knows)."""
+        self._held.users += 1
+        self._held.lock.acquire_nowait()
+
+    def release(self) -> None:
+        """Give the lock back (held by :meth:`take_free` or ``async with``)."""
         self._held.lock.release()
         self._leave()
 

@@ -29,6 +29,7 @@ from ._protocol import (
     SCOPES,
     ApiKey,
     AuditEntry,
+    BatchWritten,
     BufferedPart,
     ClaimedDelivery,
     Member,
@@ -40,6 +41,7 @@ from ._protocol import (
     Store,
     Tenant,
     TenantDeleted,
+    WholeSet,
     Written,
 )
 from ._sqlite import SqliteStore, open_sqlite_store
@@ -47,6 +49,7 @@ from ._sqlite import SqliteStore, open_sqlite_store
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "BatchWritten",
     "BufferedPart",
     "CAPABILITIES",
     "Capability",
@@ -79,6 +82,7 @@ __all__ = [
     "TenantDeleted",
     "Term",
     "TermUnit",
+    "WholeSet",
     "Written",
     "number_problem",
     "open_sqlite_store",

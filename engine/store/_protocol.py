@@ -38,6 +38,7 @@ from ._privacy import Erasure, ErasureSubject, KeyUsage, RetentionSetting
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "BatchWritten",
     "BufferedPart",
     "ClaimedDelivery",
     "Member",
@@ -51,6 +52,7 @@ __all__ = [
     "Store",
     "Tenant",
     "TenantDeleted",
+    "WholeSet",
     "Written",
 ]
 
@@ -132,6 +134,28 @@ class Written(msgspec.Struct, frozen=True, kw_only=True):
 
     outcome: Literal["inserted", "duplicate"]
     message: Message
+
+
+class WholeSet(msgspec.Struct, frozen=True, kw_only=True):
+    """Parts of one set (distinct seqs) that together are the whole set, and the message
+    they make: one of the writes of :meth:`Store.commit_batch`, which adds them as
+    :meth:`Store.add_parts` adds ``parts`` with ``message``."""
+
+    parts: Sequence[BufferedPart]
+    message: Message
+    raw: bytes | None = None
+    destinations: Destinations = ()
+
+
+class BatchWritten(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer to :meth:`Store.commit_batch`, each write's on its own."""
+
+    messages: Sequence[Written] | Exception
+    """The messages' answers in order, as :meth:`Store.commit_messages` gives them, or
+    the error that kept every one of them from being stored."""
+    sets: Sequence[PartsAdded | Exception]
+    """Each set's answer, as :meth:`Store.add_parts` gives it, or the error that kept
+    that set from being stored."""
 
 
 class MessageQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -293,6 +317,26 @@ class Store(Protocol):
         A message whose carrier id an earlier one of the same list already holds is a
         ``duplicate`` of that earlier one, as if they had been committed one by one.
         Should the list fail, none of it is stored.
+        """
+        ...
+
+    async def commit_batch(
+        self,
+        messages: Sequence[tuple[Message, bytes | None]],
+        *,
+        destinations: Sequence[Destinations] | None = None,
+        sets: Sequence[WholeSet] = (),
+    ) -> BatchWritten:
+        """:meth:`commit_messages` for ``messages`` and :meth:`add_parts` for each of
+        ``sets`` (with its message), as one submission: one transaction (or one batch),
+        all durable when this returns, so that the messages and sets that arrived
+        together cost one commit and one wait.
+
+        Each write is answered on its own, as the call it stands for would answer: the
+        messages stand or fall together, and a set refused on its own (its error in
+        :attr:`BatchWritten.sets`) leaves the others stored. Raises
+        :class:`~engine.errors.StoreError` when the transaction fails: nothing of it
+        is stored then.
         """
         ...
 

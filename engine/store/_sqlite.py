@@ -59,6 +59,7 @@ from ._numbers import (
 from ._protocol import (
     ApiKey,
     AuditEntry,
+    BatchWritten,
     BufferedPart,
     ClaimedDelivery,
     Destinations,
@@ -69,6 +70,7 @@ from ._protocol import (
     PartsAdded,
     Tenant,
     TenantDeleted,
+    WholeSet,
     Written,
 )
 from ._sqlite_manage import CarrierKey, DeleteMessage, load_tombstones
@@ -175,6 +177,14 @@ class SqliteStore(SqlitePrivacy):
             buried = [self._buried(message) for message, _ in messages]
             if any(buried):
                 return await self._commit_unburied(messages, destinations, buried)
+        op = self._messages_op(messages, destinations)
+        return cast(list[Written], await self._writer.submit(op))
+
+    def _messages_op(
+        self,
+        messages: Sequence[tuple[Message, bytes | None]],
+        destinations: Sequence[Destinations] | None,
+    ) -> CommitMessages:
         if destinations is None:
             ops = [CommitMessage(message, raw, message_row(message)) for message, raw in messages]
         else:
@@ -186,8 +196,44 @@ class SqliteStore(SqlitePrivacy):
                 ops.append(CommitMessage(message, raw, row, _outbox(row, message, names)))
         if self._cipher is not None:
             ops = [sealed(op, self._cipher) for op in ops]
-        op = CommitMessages(ops, prepared(ops))
-        return cast(list[Written], await self._writer.submit(op))
+        return CommitMessages(ops, prepared(ops))
+
+    async def commit_batch(
+        self,
+        messages: Sequence[tuple[Message, bytes | None]],
+        *,
+        destinations: Sequence[Destinations] | None = None,
+        sets: Sequence[WholeSet] = (),
+    ) -> BatchWritten:
+        """One submission to the writer: the messages' write and each set's, answered
+        each on its own."""
+        if destinations is not None and len(destinations) != len(messages):
+            raise ValueError("destinations must name one list per message")
+        keep: Sequence[int] = range(len(messages))
+        if self._tombstones:
+            # A message repeating a deleted one's carrier id is a duplicate of nothing.
+            keep = [i for i, (message, _) in enumerate(messages) if not self._buried(message)]
+        ops: list[WriteOp] = []
+        if keep:
+            ops.append(
+                self._messages_op(
+                    [messages[i] for i in keep],
+                    None if destinations is None else [destinations[i] for i in keep],
+                )
+            )
+        ops += [self._parts_op(one.parts, one.message, one.raw, one.destinations) for one in sets]
+        answers = await self._writer.submit_each(ops)
+        answered = [Written(outcome="duplicate", message=message) for message, _ in messages]
+        written: list[Written] | Exception = answered
+        if keep:
+            got = answers[0]
+            if isinstance(got, Exception):
+                written = got
+            else:
+                for i, answer in zip(keep, cast(list[Written], got), strict=True):
+                    answered[i] = answer
+        set_answers = cast(list[PartsAdded | Exception], answers[len(ops) - len(sets) :])
+        return BatchWritten(messages=written, sets=set_answers)
 
     def _any_buried(self, message: Message, parts: Sequence[BufferedPart]) -> bool:
         """Whether ``message`` or one of ``parts`` repeats a deleted message's carrier id."""
@@ -235,6 +281,16 @@ class SqliteStore(SqlitePrivacy):
         raw: bytes | None = None,
         destinations: Destinations = (),
     ) -> PartsAdded:
+        op = self._parts_op(parts, message, raw, destinations)
+        return cast(PartsAdded, await self._writer.submit(op))
+
+    def _parts_op(
+        self,
+        parts: Sequence[BufferedPart],
+        message: Message | None,
+        raw: bytes | None,
+        destinations: Destinations,
+    ) -> AddParts:
         if not parts:
             raise ValueError("add_parts needs at least one part")
         key = parts[0].set_key
@@ -248,12 +304,12 @@ class SqliteStore(SqlitePrivacy):
             for part in parts
         ]
         if message is None:
-            return cast(PartsAdded, await self._writer.submit(AddParts(ops)))
+            return AddParts(ops)
         complete = self._completion(key, message, raw, destinations)
         op = AddParts(ops, complete)
         if not (self._tombstones and self._any_buried(message, parts)):
             op = whole_set_op(op, complete.row, message)
-        return cast(PartsAdded, await self._writer.submit(op))
+        return op
 
     async def complete_part_set(
         self,

@@ -54,6 +54,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
+from typing import cast
 
 import outcome
 import trio
@@ -61,7 +62,7 @@ import trio
 from .. import _stages
 from ..errors import EngineClosedError, StoreError
 from ._sqlite_schema import ConnectHook, connect_writer, restart_checkpoint
-from ._sqlite_writes import WriteOp, apply_batch, op_rows
+from ._sqlite_writes import Each, WriteOp, apply_batch, op_rows
 
 __all__ = ["BatchWriter"]
 
@@ -84,7 +85,7 @@ class _Pending:
     __slots__ = ("gap", "lazy", "op", "rows", "submitted_at", "task")
 
     def __init__(
-        self, op: WriteOp, submitted_at: float, task: trio.lowlevel.Task, lazy: bool
+        self, op: WriteOp | Each, submitted_at: float, task: trio.lowlevel.Task, lazy: bool
     ) -> None:
         self.op = op
         self.rows = op_rows(op)
@@ -176,7 +177,7 @@ class BatchWriter:
         """Transactions committed: fewer than the writes when batching works."""
         self._restart_wal = False
 
-    async def submit(self, op: WriteOp, *, lazy: bool = False) -> object:
+    async def submit(self, op: WriteOp | Each, *, lazy: bool = False) -> object:
         """Commit ``op`` with the next batch; its result once that batch committed.
 
         A ``lazy`` write is one nobody waits on but its caller (a delivery's outcome):
@@ -207,6 +208,18 @@ class BatchWriter:
             ):
                 self._work.notify()
         return await trio.lowlevel.wait_task_rescheduled(_answer_first)
+
+    async def submit_each(self, ops: Sequence[WriteOp]) -> list[object]:
+        """Commit ``ops`` together, in the next batch (never split between two); each
+        one's answer, in order: its result, or the error that refused it alone (as a
+        value, not raised). Raises, like :meth:`submit`, when the batch fails whole.
+
+        One caller, one wake-up for several writes that need not wait for each other
+        (the single-part messages and the whole sets of one batch of items)."""
+        if not ops:
+            await trio.lowlevel.checkpoint()
+            return []
+        return cast(list[object], await self.submit(Each(list(ops))))
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Commit batches until :meth:`aclose`, then finish the writes already queued.
@@ -329,7 +342,17 @@ class BatchWriter:
     def _commit(self, batch: Sequence[_Pending]) -> list[object] | StoreError:
         """In the writer thread: reconnect if needed, then commit the batch; its
         answers, or the error that failed it whole."""
-        ops = [pending.op for pending in batch]
+        ops: list[WriteOp] = []
+        spans: list[int] = []
+        """Per write: -1, or how many ops of ``ops`` its :class:`Each` holds."""
+        for pending in batch:
+            op = pending.op
+            if isinstance(op, Each):
+                spans.append(len(op.ops))
+                ops += op.ops
+            else:
+                spans.append(-1)
+                ops.append(op)
         try:
             if self._conn is None:
                 self._conn = connect_writer(self._path, hook=self._hook)
@@ -350,7 +373,18 @@ class BatchWriter:
             error.__cause__ = exc
             return error
         self.commits += 1
-        return results
+        if max(spans) < 0:
+            return results  # no Each among them
+        answers: list[object] = []
+        start = 0
+        for span in spans:
+            if span < 0:
+                answers.append(results[start])
+                start += 1
+            else:
+                answers.append(results[start : start + span])  # errors in it are values
+                start += span
+        return answers
 
     def _answer(self, batch: Sequence[_Pending], answer: list[object] | StoreError) -> None:
         """In the trio thread: wake the batch's callers with their answers."""

@@ -194,8 +194,17 @@ WriteOp = (
 )
 
 
-def op_rows(op: WriteOp) -> int:
+class Each(msgspec.Struct, frozen=True):
+    """Writes one caller submits together (``BatchWriter.submit_each``): they go in the
+    same batch, each applied and answered as if submitted alone."""
+
+    ops: list[WriteOp]
+
+
+def op_rows(op: WriteOp | Each) -> int:
     """How many rows ``op`` writes, roughly: what a batch of writes is measured in."""
+    if isinstance(op, Each):
+        return sum(op_rows(one) for one in op.ops)
     if isinstance(op, CommitMessages):
         return len(op.ops)
     return len(op.parts) if isinstance(op, AddParts) else 1

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -201,6 +203,89 @@ async def test_a_whole_set_in_the_list_is_committed_in_one_store_write(tmp_path:
         # A late copy of a part is a duplicate of the message, by its carrier id.
         [late] = _results(await septet.ingest_each([items[0]]))
         assert (late.outcome, late.message) == ("duplicate", stored[long])
+
+
+class _Counting:
+    """The SQLite store, counting the calls the pipeline makes of each write."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self.calls: Counter[str] = Counter()
+        self.sets: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._store, name)
+        if name in ("commit_message", "commit_messages", "add_part", "add_parts"):
+            self.calls[name] += 1
+        return found
+
+    async def commit_batch(self, messages: Any, **kwargs: Any) -> Any:
+        self.calls["commit_batch"] += 1
+        self.sets.append(len(kwargs.get("sets", ())))
+        return await self._store.commit_batch(messages, **kwargs)
+
+
+async def test_whole_sets_go_in_the_write_of_the_lists_messages(tmp_path: Path) -> None:
+    # Two sets whose parts all came in the list go in the one write of its single
+    # messages; the lone part of a third set is added on its own, as before.
+    long = LONG + LONG[:120]
+    three = _pdus(long, reference=21)
+    two = _pdus(LONG, reference=22)
+    items: list[InboundItem] = [
+        InboundPdu(carrier="modem", number=NUMBER, pdu=three[1], carrier_message_id="A2"),
+        _text("alone", carrier_message_id="T1"),
+        InboundPdu(carrier="modem", number=NUMBER, pdu=two[1], carrier_message_id="B2"),
+        _text("hello ", segment=Segment(reference=4, reference_bits=8, total=2, seq=1)),
+        InboundPdu(carrier="modem", number=NUMBER, pdu=three[2], carrier_message_id="A3"),
+        InboundPdu(carrier="modem", number=NUMBER, pdu=two[0], carrier_message_id="B1"),
+        InboundPdu(carrier="modem", number=NUMBER, pdu=three[0], carrier_message_id="A1"),
+    ]
+    async with (
+        open_sqlite_store(tmp_path / "inbox.db") as sqlite,
+        engine.open(Config(data_dir=str(tmp_path)), store=(store := _Counting(sqlite))) as septet,
+    ):
+        results = _results(await septet.ingest_each(items))
+        stored = {m.content: m for m in await septet.messages()}
+        metrics = septet.metrics.render()
+    assert store.calls == {"commit_batch": 1, "add_part": 1}
+    assert store.sets == [2]
+    outcomes = [r.outcome for r in results]
+    # Each set's parts are answered as if added one by one, in the list's order.
+    assert outcomes[:5] == ["buffered", "committed", "buffered", "buffered", "buffered"]
+    assert outcomes[5:] == ["committed", "committed"]
+    assert set(stored) == {"alone", long, LONG}
+    assert results[6].message == stored[long]
+    assert results[5].message == stored[LONG]
+    assert (stored[long].parts, stored[LONG].parts) == (3, 2)
+    assert b"septet_parts_buffered 1.0" in metrics  # the lone part, waiting for its set
+    assert b'septet_ingested_total{carrier="modem",outcome="committed"} 2.0' in metrics
+
+
+async def test_a_failed_write_fails_the_whole_sets_in_it_and_a_retry_stores_them(
+    tmp_path: Path,
+) -> None:
+    parts = _pdus(LONG, reference=23)
+    items: list[InboundItem] = [
+        _text("Your code is 111111", carrier_message_id="A"),
+        *(
+            InboundPdu(carrier="modem", number=NUMBER, pdu=pdu, carrier_message_id=f"P{n}")
+            for n, pdu in enumerate(parts, 1)
+        ),
+    ]
+    async with _engine_denying_messages(tmp_path) as (septet, deny):
+        outcomes = await septet.ingest_each(items)
+        assert all(isinstance(o, StoreError) for o in outcomes)
+        assert len({id(o) for o in outcomes}) == 3  # one instance each
+        assert await septet.messages() == []
+        assert b"septet_parts_buffered 0.0" in septet.metrics.render()
+        deny[0] = False
+        again = _results(await septet.ingest_each(items))
+        assert [r.outcome for r in again] == ["committed", "buffered", "committed"]
+        assert {m.content for m in await septet.messages()} == {"Your code is 111111", LONG}
+        # The set's parts went with its message: a late copy is a duplicate of it.
+        [late] = _results(await septet.ingest_each(items[2:]))
+        assert late.outcome == "duplicate"
+        assert late.message == again[2].message
 
 
 async def test_a_set_with_a_repeated_part_in_the_list_makes_one_message(tmp_path: Path) -> None:

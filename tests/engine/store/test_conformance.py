@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from engine.errors import EngineClosedError
 from engine.model import Message
-from engine.store import MessageQuery, Store
+from engine.store import BatchWritten, MessageQuery, PartsAdded, Store, WholeSet, Written
 
 OpenTestStore = Callable[..., AbstractAsyncContextManager[Store]]
 """The ``open_test_store`` fixture (see conftest.py)."""
@@ -389,6 +389,109 @@ async def test_a_whole_set_added_together_with_a_part_stored_before(
         (2, "early", 1),
         (3, "set-a-part-3", 0),
     ]
+
+
+async def test_a_batch_answers_its_messages_and_sets_as_their_own_writes_would(
+    store: Store, records: Any
+) -> None:
+    singles = [(records.message(), b"raw-1"), (records.message(), None)]
+    set_a = [records.part("set-a", seq, total=2) for seq in (2, 1)]
+    message_a = records.message(parts=2, carrier_message_id="set-a-part-1")
+    set_b = [records.part("set-b", seq) for seq in (1, 2, 3)]
+    message_b = records.message(parts=3, carrier_message_id="set-b-part-1")
+    answer = await store.commit_batch(
+        singles,
+        sets=[
+            WholeSet(parts=set_a, message=message_a, raw=b"joined a"),
+            WholeSet(parts=set_b, message=message_b),
+        ],
+    )
+    assert not isinstance(answer.messages, Exception)
+    assert [(w.outcome, w.message) for w in answer.messages] == [
+        ("inserted", message) for message, _ in singles
+    ]
+    first, second = answer.sets
+    assert isinstance(first, PartsAdded)
+    assert isinstance(second, PartsAdded)
+    assert [[p.seq for p in a.parts] for a in first.added] == [[2], [1, 2]]
+    assert first.written == Written(outcome="inserted", message=message_a)
+    assert [a.outcome for a in second.added] == ["stored"] * 3
+    assert second.written == Written(outcome="inserted", message=message_b)
+    for message in (singles[0][0], singles[1][0], message_a, message_b):
+        assert await store.get_message("acme", message.id) == message
+    assert await store.raw_payload("acme", singles[0][0].id) == b"raw-1"
+    assert await store.raw_payload("acme", message_a.id) == b"joined a"
+    assert await store.part_sets() == []
+    late = await store.add_part(records.part("set-b", 2))
+    assert (late.outcome, late.message_id) == ("seen", message_b.id)
+
+
+async def test_a_batch_of_one_set_alone_or_of_nothing(store: Store, records: Any) -> None:
+    parts = [records.part("set-a", seq, total=2) for seq in (1, 2)]
+    message = records.message(parts=2, carrier_message_id=None)
+    answer = await store.commit_batch([], sets=[WholeSet(parts=parts, message=message)])
+    assert answer.messages == []
+    [added] = answer.sets
+    assert isinstance(added, PartsAdded)
+    assert added.written == Written(outcome="inserted", message=message)
+    empty = await store.commit_batch([])
+    assert (empty.messages, empty.sets) == ([], [])
+
+
+async def test_a_batch_repeating_what_is_stored_answers_duplicates(
+    store: Store, records: Any
+) -> None:
+    original = records.message(carrier_message_id="M1")
+    await store.commit_message(original)
+    await store.add_part(records.part("set-a", 2, carrier_message_id="early"))
+    repeat = records.message(carrier_message_id="M1")
+    fresh = records.message()
+    message = records.message(parts=3, carrier_message_id="set-a-part-1")
+    answer = await store.commit_batch(
+        [(repeat, None), (fresh, None)],
+        sets=[WholeSet(parts=[records.part("set-a", seq) for seq in (1, 2, 3)], message=message)],
+    )
+    assert not isinstance(answer.messages, Exception)
+    assert [(w.outcome, w.message) for w in answer.messages] == [
+        ("duplicate", original),
+        ("inserted", fresh),
+    ]
+    # As add_parts answers: the set had a part 2 already, so these parts do not make
+    # the message; the caller completes the set with the part it held.
+    [added] = answer.sets
+    assert isinstance(added, PartsAdded)
+    assert [a.outcome for a in added.added] == ["stored", "duplicate", "stored"]
+    assert added.written is None
+    assert await store.get_message("acme", message.id) is None
+
+
+async def test_a_batch_commits_with_the_single_writes_beside_it(store: Store, records: Any) -> None:
+    # A batch and single writes submitted at once share the writer's commits; each is
+    # answered with its own result.
+    singles = [records.message() for _ in range(3)]
+    batches: list[BatchWritten] = []
+
+    async def batch(n: int) -> None:
+        parts = [records.part(f"set-{n}", seq, total=2) for seq in (1, 2)]
+        message = records.message(parts=2, carrier_message_id=None)
+        batches.append(
+            await store.commit_batch(
+                [(records.message(), None)], sets=[WholeSet(parts=parts, message=message)]
+            )
+        )
+
+    async with trio.open_nursery() as nursery:
+        for message in singles:
+            nursery.start_soon(store.commit_message, message)
+        for n in range(3):
+            nursery.start_soon(batch, n)
+    listed = await store.list_messages(MessageQuery(tenant="acme", limit=100))
+    assert len(listed) == 3 + 3 * 2
+    for answer in batches:
+        assert not isinstance(answer.messages, Exception)
+        [added] = answer.sets
+        assert isinstance(added, PartsAdded)
+        assert added.written is not None
 
 
 async def test_a_whole_set_links_the_status_reports_waiting_for_its_parts(
