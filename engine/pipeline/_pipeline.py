@@ -550,8 +550,8 @@ class Pipeline:
             ):
                 left.append(members)
                 continue
-            parts = self._buffered([part for _, part in members], now)
             try:
+                parts = self._buffered([part for _, part in members], now)
                 message, raw, destinations = self._set_message(
                     tuple(sorted(parts, key=lambda p: p.seq))
                 )
