@@ -122,6 +122,8 @@ def encode_request(
                 hosts += (name, b": ", value, b"\r\n")
                 continue
             if lower == b"content-length":
+                if _forbids(value):  # written normalized, so not searched with the head
+                    raise _value_refused(name)
                 lengths = {length.strip() for length in value.split(b",")}
                 length = lengths.pop()
                 if lengths or not _DIGITS.fullmatch(length):
@@ -141,7 +143,7 @@ def encode_request(
             elif _CLOSE.search(value):  # connection
                 keep_alive = False
         lines += (name, b": ", value, b"\r\n")
-    if len(hosts) != 4:
+    if len(hosts) != 4:  # one host line, in four pieces
         raise UnsendableRequest(
             "the request has no host header" if not hosts else "the host header is given twice"
         )

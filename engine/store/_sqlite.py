@@ -170,15 +170,10 @@ class SqliteStore(SqlitePrivacy):
         destinations: Sequence[Destinations] | None = None,
     ) -> Sequence[Written]:
         """One submission to the writer: the messages commit in one batch, together."""
-        if not messages:
-            await trio.lowlevel.checkpoint()
-            return []
-        if self._tombstones:
-            buried = [self._buried(message) for message, _ in messages]
-            if any(buried):
-                return await self._commit_unburied(messages, destinations, buried)
-        op = self._messages_op(messages, destinations)
-        return cast(list[Written], await self._writer.submit(op))
+        written = (await self.commit_batch(messages, destinations=destinations)).messages
+        if isinstance(written, Exception):
+            raise written
+        return written
 
     def _messages_op(
         self,
@@ -209,9 +204,10 @@ class SqliteStore(SqlitePrivacy):
         each on its own."""
         if destinations is not None and len(destinations) != len(messages):
             raise ValueError("destinations must name one list per message")
+        # A message repeating a deleted one's carrier id is a duplicate of nothing.
+        buried = bool(self._tombstones) and any(self._buried(m) for m, _ in messages)
         keep: Sequence[int] = range(len(messages))
-        if self._tombstones:
-            # A message repeating a deleted one's carrier id is a duplicate of nothing.
+        if buried:
             keep = [i for i, (message, _) in enumerate(messages) if not self._buried(message)]
         ops: list[WriteOp] = []
         if keep:
@@ -223,15 +219,12 @@ class SqliteStore(SqlitePrivacy):
             )
         ops += [self._parts_op(one.parts, one.message, one.raw, one.destinations) for one in sets]
         answers = await self._writer.submit_each(ops)
-        answered = [Written(outcome="duplicate", message=message) for message, _ in messages]
-        written: list[Written] | Exception = answered
-        if keep:
-            got = answers[0]
-            if isinstance(got, Exception):
-                written = got
-            else:
-                for i, answer in zip(keep, cast(list[Written], got), strict=True):
-                    answered[i] = answer
+        written = cast(list[Written] | Exception, answers[0] if keep else [])
+        if buried and not isinstance(written, Exception):
+            answered = [Written(outcome="duplicate", message=message) for message, _ in messages]
+            for i, answer in zip(keep, written, strict=True):
+                answered[i] = answer
+            written = answered
         set_answers = cast(list[PartsAdded | Exception], answers[len(ops) - len(sets) :])
         return BatchWritten(messages=written, sets=set_answers)
 
@@ -245,26 +238,6 @@ class SqliteStore(SqlitePrivacy):
         """Whether ``message`` repeats the carrier id of a deleted message."""
         carrier_id = message.carrier_message_id
         return carrier_id is not None and (message.carrier, carrier_id) in self._tombstones
-
-    async def _commit_unburied(
-        self,
-        messages: Sequence[tuple[Message, bytes | None]],
-        destinations: Sequence[Destinations] | None,
-        buried: Sequence[bool],
-    ) -> list[Written]:
-        """:meth:`commit_messages` for the messages not ``buried``; the others are
-        duplicates of nothing, answered with themselves."""
-        if destinations is not None and len(destinations) != len(messages):
-            raise ValueError("destinations must name one list per message")
-        keep = [i for i, gone in enumerate(buried) if not gone]
-        written = await self.commit_messages(
-            [messages[i] for i in keep],
-            destinations=None if destinations is None else [destinations[i] for i in keep],
-        )
-        answers = [Written(outcome="duplicate", message=message) for message, _ in messages]
-        for i, answer in zip(keep, written, strict=True):
-            answers[i] = answer
-        return answers
 
     async def add_part(self, part: BufferedPart) -> PartAdded:
         cipher = self._cipher

@@ -115,6 +115,7 @@ def test_a_header_value_with_white_space_at_an_end_or_inside_is_refused(value: s
         (b"POST", b"/", [*HOST, (b"Host", b"other.test")], b"", "host header is given twice"),
         (b"POST", b"/", [*HOST, (b"content-length", b"x")], b"", "not one length"),
         (b"POST", b"/", [*HOST, (b"content-length", b"1, 2")], b"a", "not one length"),
+        (b"POST", b"/", [*HOST, (b"content-length", b"1\r")], b"a", "value of the header"),
         (
             b"POST",
             b"/",

@@ -7,8 +7,8 @@ import functools
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -127,14 +127,23 @@ async def _delivered_once(
     return message, claimed, attempt
 
 
+@asynccontextmanager
+async def _recorded_store(
+    tmp_path: Path, **options: Any
+) -> AsyncIterator[tuple[SqliteStore, list[str]]]:
+    """A SQLite store whose writer records each statement it runs (see ``statements``)."""
+    statements: list[str] = []
+    hook = recording(statements)
+    async with open_sqlite_store(tmp_path / "inbox.db", _writer_hook=hook, **options) as store:
+        yield store, statements
+
+
 async def test_a_whole_set_commits_with_the_messages_in_one_statement(
     tmp_path: Path, records: Any
 ) -> None:
     # The parts of a set that came together never touch the parts table: the message,
     # its parts' carrier ids and the other messages of the batch are one INSERT.
-    statements: list[str] = []
-    hook = recording(statements)
-    async with open_sqlite_store(tmp_path / "inbox.db", batch_ms=50, _writer_hook=hook) as store:
+    async with _recorded_store(tmp_path, batch_ms=50) as (store, statements):
         whole = records.message(parts=2, carrier_message_id="set-a-part-1")
         singles = [(records.message(), None) for _ in range(3)]
         statements.clear()
@@ -159,9 +168,7 @@ async def test_a_delivery_outcome_commits_with_new_messages_in_one_statement(
     tmp_path: Path, records: Any
 ) -> None:
     # At a steady trickle, a commit holds the next message and the last one's outcome.
-    statements: list[str] = []
-    hook = recording(statements)
-    async with open_sqlite_store(tmp_path / "inbox.db", batch_ms=50, _writer_hook=hook) as store:
+    async with _recorded_store(tmp_path, batch_ms=50) as (store, statements):
         first, claimed, attempt = await _delivered_once(store, records)
         statements.clear()
         before = store.commits
@@ -184,9 +191,7 @@ async def test_beside_other_writes_the_new_messages_and_outcomes_still_go_in_one
 ) -> None:
     # A status report takes the transaction path; the message and the outcome that came
     # with it in the batch are still written by one INSERT inside it.
-    statements: list[str] = []
-    hook = recording(statements)
-    async with open_sqlite_store(tmp_path / "inbox.db", batch_ms=50, _writer_hook=hook) as store:
+    async with _recorded_store(tmp_path, batch_ms=50) as (store, statements):
         _, claimed, attempt = await _delivered_once(store, records)
         second = records.message()
         report = records.report(refers_to=second.carrier_message_id)
@@ -215,9 +220,7 @@ async def test_parts_claims_and_reports_beside_new_messages_take_no_savepoints(
     # Under load a batch often holds a part of a set split between batches, or a claim,
     # beside the new messages. Nothing in it is refused, so nothing needs a savepoint:
     # one transaction of the messages' INSERT and each other write's own statements.
-    statements: list[str] = []
-    hook = recording(statements)
-    async with open_sqlite_store(tmp_path / "inbox.db", batch_ms=50, _writer_hook=hook) as store:
+    async with _recorded_store(tmp_path, batch_ms=50) as (store, statements):
         waiting = records.message()
         await store.commit_message(waiting, destinations=["hook"])
         later = records.message()
@@ -250,9 +253,7 @@ async def test_parts_claims_and_reports_beside_new_messages_take_no_savepoints(
 async def test_a_part_is_stored_by_one_query_and_its_inserts(tmp_path: Path, records: Any) -> None:
     # Seen? Taken? The set so far? One query answers all three; the part is then added
     # to the set it listed rather than read back.
-    statements: list[str] = []
-    hook = recording(statements)
-    async with open_sqlite_store(tmp_path / "inbox.db", _writer_hook=hook) as store:
+    async with _recorded_store(tmp_path) as (store, statements):
         await store.add_part(records.part("set-a", 2, total=3, carrier_message_id="P2"))
         statements.clear()
         added = await store.add_part(records.part("set-a", 1, total=3, carrier_message_id="P1"))
